@@ -1,0 +1,73 @@
+// A range + config -> the worktree's variables; rendering for each shell; and reading
+// shards.env back as data (never as code).
+import { type Range, namedPorts } from "./records.ts";
+
+export type EnvFormat = "sh" | "fish" | "dotenv" | "json";
+export const ENV_FORMATS: readonly EnvFormat[] = ["sh", "fish", "dotenv", "json"];
+export type ShardEnv = Record<string, string>;
+
+/** Names that would collide with the fixed SHARD_PORT_* variables. */
+export const RESERVED_NAMES = ["range_start", "range_end", "count"];
+
+export function shardEnv(range: Range, opts: { names: readonly string[]; exportPort: boolean; root: string }): ShardEnv {
+  const env: ShardEnv = {
+    SHARD_PORT_RANGE_START: String(range.start),
+    SHARD_PORT_RANGE_END: String(range.end),
+    SHARD_PORT_COUNT: String(range.count),
+  };
+  for (const [name, port] of Object.entries(namedPorts(range, opts.names))) env[`SHARD_PORT_${name.toUpperCase()}`] = String(port);
+  if (opts.exportPort) env.PORT = String(range.start);
+  // A line-based file cannot hold a newline; such a root is left out rather than cut.
+  if (!opts.root.includes("\n")) env.SHARD_ROOT = opts.root;
+  return env;
+}
+
+const shQuote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`;
+const fishQuote = (v: string) => `'${v.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+
+export function renderEnv(env: ShardEnv, format: EnvFormat): string {
+  const entries = Object.entries(env);
+  switch (format) {
+    case "json":
+      return `${JSON.stringify(env, null, 2)}\n`;
+    case "fish":
+      return entries.map(([k, v]) => `set -gx ${k} ${fishQuote(v)}\n`).join("");
+    case "dotenv":
+      return renderEnvFile(env);
+    case "sh":
+      return entries.map(([k, v]) => `export ${k}=${shQuote(v)}\n`).join("");
+  }
+}
+
+/** shards.env: one KEY=VALUE a line, raw values (they are digits, or a path with no newline). */
+export function renderEnvFile(env: ShardEnv): string {
+  return Object.entries(env)
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join("");
+}
+
+const KEY = /^(SHARD_[A-Z0-9_]+|PORT)$/;
+const DIGITS = /^[0-9]{1,5}$/;
+
+/** Reads shards.env as data: only valid keys with digit values (an absolute path for SHARD_ROOT). */
+export function parseEnvFile(text: string): ShardEnv {
+  const env: ShardEnv = {};
+  for (const line of text.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq < 1) continue;
+    const key = line.slice(0, eq);
+    const value = line.slice(eq + 1);
+    if (!KEY.test(key)) continue;
+    if (key === "SHARD_ROOT" ? value.startsWith("/") : DIGITS.test(value)) env[key] = value;
+  }
+  return env;
+}
+
+/** The range a shards.env names, when its three numbers agree with each other. */
+export function rangeFromEnv(env: ShardEnv): Range | null {
+  const start = Number(env.SHARD_PORT_RANGE_START);
+  const end = Number(env.SHARD_PORT_RANGE_END);
+  const count = Number(env.SHARD_PORT_COUNT);
+  if (!env.SHARD_PORT_RANGE_START || !env.SHARD_PORT_RANGE_END || !env.SHARD_PORT_COUNT) return null;
+  return { start, end, count };
+}
