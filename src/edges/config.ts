@@ -1,0 +1,177 @@
+// Configuration: defaults -> files (c12) -> SHARDS_* variables -> flags. c12 is imported
+// only when a config file exists (it costs ~80 ms to import), so the hook stays fast.
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { createDefu } from "defu";
+import type { Pool } from "../core/allocate.ts";
+import { RESERVED_NAMES } from "../core/env.ts";
+import { ConfigError } from "../errors.ts";
+
+export interface Config extends Pool {
+  names: string[];
+  exportPort: boolean;
+  probe: boolean;
+}
+
+export const DEFAULTS: Config = {
+  portCount: 10,
+  basePort: 3000,
+  maxPort: 32767,
+  exclude: [3306, 5432, 6379, 27017],
+  names: [],
+  exportPort: false,
+  probe: false,
+};
+
+type Key = keyof Config;
+const KEYS = Object.keys(DEFAULTS) as Key[];
+const ENV_VARS: Partial<Record<Key, string>> = {
+  portCount: "SHARDS_PORT_COUNT",
+  basePort: "SHARDS_BASE_PORT",
+  maxPort: "SHARDS_MAX_PORT",
+  probe: "SHARDS_PROBE",
+};
+
+/** Like defu, but an array from a higher layer replaces a lower one instead of joining it. */
+const merge = createDefu((obj, key, value) => {
+  if (!Array.isArray(value)) return false;
+  obj[key] = value;
+  return true;
+});
+
+type Layer = { source: string; values: Record<string, unknown> };
+
+function userRcFile(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_CONFIG_HOME || homedir(), ".shardsrc");
+}
+
+function packageJsonHasKey(cwd: string): boolean {
+  try {
+    const pkg = JSON.parse(readFileSync(join(cwd, "package.json"), "utf8"));
+    return pkg !== null && typeof pkg === "object" && "shards" in pkg;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether any file c12 would read exists: decided with a readdir, before importing c12. */
+export function hasConfigFile(cwd: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  const isOurs = (name: string) => name.startsWith("shards.config.") || name === ".shardsrc";
+  const dirHas = (dir: string, test: (n: string) => boolean) => {
+    try {
+      return readdirSync(dir).some(test);
+    } catch {
+      return false;
+    }
+  };
+  return (
+    dirHas(cwd, isOurs) ||
+    dirHas(join(cwd, ".config"), (n) => n.startsWith("shards.")) ||
+    existsSync(userRcFile(env)) ||
+    packageJsonHasKey(cwd)
+  );
+}
+
+/** The layers c12 finds, highest precedence first, each named by where it came from. */
+async function fileLayers(cwd: string, env: NodeJS.ProcessEnv): Promise<Layer[]> {
+  if (!hasConfigFile(cwd, env)) return [];
+  const { loadConfig } = await import("c12");
+  let loaded;
+  try {
+    loaded = await loadConfig<Record<string, unknown>>({
+      name: "shards",
+      cwd,
+      globalRc: true,
+      packageJson: true,
+      dotenv: false,
+      envName: false,
+      giget: false,
+      extend: false,
+      merger: (...sources) => merge({}, ...sources.map((s) => s ?? {})),
+    });
+  } catch (error) {
+    throw new ConfigError("config", "(unreadable)", cwd, (error as Error).message.split("\n")[0]);
+  }
+  const layers: Layer[] = [];
+  for (const layer of loaded.layers ?? []) {
+    const values = layer.config as Record<string, unknown> | undefined;
+    if (!values || typeof values !== "object") continue;
+    let source = layer.configFile ?? "config";
+    if (source === "shards.config") source = loaded.configFile ?? source;
+    else if (source === "package.json") source = join(cwd, "package.json");
+    else if (source === ".shardsrc") source = `${join(cwd, ".shardsrc")} or ${userRcFile(env)}`;
+    layers.push({ source, values });
+  }
+  return layers;
+}
+
+const isInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
+
+function envValue(key: Key, raw: string, source: string): unknown {
+  if (key === "probe") {
+    const v = raw.toLowerCase();
+    if (["1", "true", "yes", "on"].includes(v)) return true;
+    if (["0", "false", "no", "off"].includes(v)) return false;
+    throw new ConfigError(key, raw, source, "use 1/true/yes/on or 0/false/no/off");
+  }
+  if (!/^[0-9]+$/.test(raw)) throw new ConfigError(key, raw, source, "must be a whole number");
+  return Number(raw);
+}
+
+function checkRange(key: string, value: unknown, source: string, min: number, max: number): void {
+  if (!isInt(value) || value < min || value > max)
+    throw new ConfigError(key, value, source, `must be an integer from ${min} to ${max}`);
+}
+
+function validate(config: Config, sources: Record<Key, string>): void {
+  const src = (k: Key) => sources[k];
+  checkRange("portCount", config.portCount, src("portCount"), 1, 1000);
+  checkRange("basePort", config.basePort, src("basePort"), 1, 65535);
+  checkRange("maxPort", config.maxPort, src("maxPort"), config.basePort + config.portCount - 1, 65535);
+  if (!Array.isArray(config.exclude) || !config.exclude.every((p) => isInt(p) && p >= 1 && p <= 65535))
+    throw new ConfigError("exclude", config.exclude, src("exclude"), "must be a list of ports from 1 to 65535");
+  const names = config.names as unknown;
+  if (!Array.isArray(names)) throw new ConfigError("names", names, src("names"), 'must be a list such as ["web","api"]');
+  for (const name of names)
+    if (typeof name !== "string" || !/^[a-z][a-z0-9_]*$/.test(name) || RESERVED_NAMES.includes(name))
+      throw new ConfigError("names", name, src("names"), `each name must match [a-z][a-z0-9_]* and not be ${RESERVED_NAMES.join(", ")}`);
+  if (new Set(names).size !== names.length) throw new ConfigError("names", names, src("names"), "names must be unique");
+  if (names.length > config.portCount)
+    throw new ConfigError("names", names, src("names"), `at most portCount (${config.portCount}) names`);
+  for (const key of ["exportPort", "probe"] as const)
+    if (typeof config[key] !== "boolean") throw new ConfigError(key, config[key], src(key), "must be true or false");
+}
+
+export async function loadConfig(cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  const config = { ...DEFAULTS } as Record<Key, unknown>;
+  const sources = Object.fromEntries(KEYS.map((k) => [k, "defaults"])) as Record<Key, string>;
+  const layers = await fileLayers(cwd, env);
+  // Lowest precedence first, so that each later layer overwrites.
+  for (const { source, values } of [...layers].reverse()) {
+    for (const [key, value] of Object.entries(values)) {
+      if (key.startsWith("$")) continue;
+      if (!KEYS.includes(key as Key)) throw new ConfigError(key, value, source, `unknown key; known keys: ${KEYS.join(", ")}`);
+      config[key as Key] = value;
+      sources[key as Key] = source;
+    }
+  }
+  for (const [key, name] of Object.entries(ENV_VARS) as [Key, string][]) {
+    const raw = env[name];
+    if (raw === undefined || raw === "") continue;
+    config[key] = envValue(key, raw.trim(), name);
+    sources[key] = name;
+  }
+  validate(config as unknown as Config, sources);
+  return config as unknown as Config;
+}
+
+/** `--count`: a per-allocation override of portCount, checked against the pool. */
+export function parseCount(raw: unknown, config: Config): number | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  const text = String(raw);
+  const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  const max = Math.min(1000, config.maxPort - config.basePort + 1);
+  checkRange("count", value, "--count", 1, max);
+  return value;
+}

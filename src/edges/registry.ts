@@ -1,0 +1,146 @@
+// The registry: one JSON file for every allocation on this machine. Every change holds a
+// lock (proper-lockfile: a killed holder's lock goes stale in seconds) and replaces the
+// file atomically (write-file-atomic: temp file, fsync, rename). A damaged file is kept
+// aside, never deleted, and the tool goes on with what it recovered.
+import { mkdirSync, readFileSync, renameSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import lockfile from "proper-lockfile";
+import writeFileAtomic from "write-file-atomic";
+import {
+  type Allocation,
+  UnsupportedRegistryVersion,
+  sanitizeRegistry,
+  serializeRegistry,
+} from "../core/records.ts";
+import { RegistryError } from "../errors.ts";
+import { logger } from "../output.ts";
+
+export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SHARDS_HOME || join(env.XDG_STATE_HOME || join(homedir(), ".local/state"), "shards");
+}
+
+export function registryPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(stateDir(env), "registry.json");
+}
+
+export interface RegistryState {
+  path: string;
+  records: Allocation[];
+  /** What was wrong with the file as found; empty when it was clean or absent. */
+  problems: string[];
+  text: string | null;
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return null;
+    if (code === "EISDIR") throw new RegistryError(`${path} is a directory, not the registry file; move it away`);
+    throw new RegistryError(`cannot read ${path} (${code}); check its permissions or set SHARDS_HOME`);
+  }
+}
+
+/** Reads and checks the registry as it is, changing nothing (doctor uses this too). */
+export function inspectRegistry(path = registryPath()): RegistryState {
+  const text = readText(path);
+  if (text === null) return { path, records: [], problems: [], text };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return { path, records: [], problems: ["it is not valid JSON"], text };
+  }
+  try {
+    return { path, text, ...sanitizeRegistry(doc) };
+  } catch (error) {
+    if (error instanceof UnsupportedRegistryVersion)
+      throw new RegistryError(`${path} was written by a newer shards (${error.message}); upgrade shards to use it`);
+    throw error;
+  }
+}
+
+/** Moves a damaged file aside and says so in one line. */
+function keepAside(state: RegistryState): void {
+  const backup = `${state.path}.damaged-${new Date().toISOString().replaceAll(":", "-")}-${process.pid}`;
+  renameSync(state.path, backup);
+  const more = state.problems.length > 1 ? ` and ${state.problems.length - 1} more problems` : "";
+  logger.warn(
+    `registry ${state.path} was damaged (${state.problems[0]}${more}); kept it as ${backup} and recovered ${state.records.length} allocations`,
+  );
+}
+
+async function withLock<T>(path: string, fn: () => Promise<T> | T): Promise<T> {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (error) {
+    throw new RegistryError(`cannot create ${dirname(path)} (${(error as NodeJS.ErrnoException).code}); set SHARDS_HOME to a writable directory`);
+  }
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(path, {
+      realpath: false,
+      // A holder killed with -9 stops refreshing the lock; after `stale` ms others take it.
+      stale: 5000,
+      update: 1000,
+      retries: { retries: 1500, factor: 1, minTimeout: 5, maxTimeout: 20, randomize: true },
+      onCompromised: (error) => logger.warn(`registry lock lost (${error.message}); run \`shards doctor\``),
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ELOCKED")
+      throw new RegistryError(`registry ${path} is locked by another shards process; if none is running, remove ${path}.lock`);
+    throw new RegistryError(`cannot lock ${path} (${code}); make ${dirname(path)} writable or set SHARDS_HOME`);
+  }
+  try {
+    return await fn();
+  } finally {
+    await release().catch(() => {});
+  }
+}
+
+async function write(path: string, records: readonly Allocation[]): Promise<void> {
+  try {
+    await writeFileAtomic(path, serializeRegistry(records), { fsync: true });
+  } catch (error) {
+    throw new RegistryError(`cannot write ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); make ${dirname(path)} writable or set SHARDS_HOME`);
+  }
+}
+
+/** The records, for commands that only read. A damaged file is repaired under the lock. */
+export async function readRecords(path = registryPath()): Promise<Allocation[]> {
+  const state = inspectRegistry(path);
+  if (state.problems.length === 0) return state.records;
+  return updateRecords((records) => ({ records: null, result: records }), path);
+}
+
+export interface Update<T> {
+  /** The new records, or null to leave the file as it is. */
+  records: Allocation[] | null;
+  result: T;
+}
+
+/**
+ * Runs `fn` on the current records under the lock and writes its records once. `fn` may
+ * do I/O of its own that must happen inside the lock (shards.env files): it runs after the
+ * registry is read and before it is written; `afterWrite` runs after the write.
+ */
+export async function updateRecords<T>(
+  fn: (records: Allocation[]) => Update<T> | Promise<Update<T>>,
+  path = registryPath(),
+  afterWrite?: (result: T) => void,
+): Promise<T> {
+  return withLock(path, async () => {
+    const state = inspectRegistry(path);
+    if (state.problems.length > 0) {
+      keepAside(state);
+      await write(path, state.records);
+    }
+    const update = await fn(state.records);
+    if (update.records) await write(path, update.records);
+    afterWrite?.(update.result);
+    return update.result;
+  });
+}
