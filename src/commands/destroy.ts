@@ -1,0 +1,34 @@
+import { existsSync, realpathSync } from "node:fs";
+import { resolve } from "node:path";
+import { defineCommand } from "citty";
+import { releaseAllocation } from "../allocation.ts";
+import { formatRange } from "../core/records.ts";
+import { findWorktree, git, listWorktrees } from "../edges/worktree.ts";
+import { ShardsError } from "../errors.ts";
+import { warnListeners } from "./_shared.ts";
+
+export default defineCommand({
+  meta: { name: "destroy", description: "git worktree remove + free its ports (the branch is kept)" },
+  args: {
+    target: { type: "positional", required: true, description: "Branch or path of the worktree" },
+    force: { type: "boolean", description: "Remove it even with changes or untracked files" },
+  },
+  async run({ args }) {
+    const here = findWorktree(process.cwd());
+    const asPath = resolve(args.target);
+    const path = existsSync(asPath) ? realpathSync(asPath) : asPath;
+    const listed = listWorktrees(here.repo);
+    const target = listed.find((w) => w.path === path) ?? listed.find((w) => w.branch === args.target);
+    if (!target) throw new ShardsError(`no worktree with branch or path ${args.target} (see \`shards list\`)`);
+    if (target === listed[0]) throw new ShardsError(`${target.path} is the main worktree; destroy removes linked worktrees only`);
+    const gitDir = existsSync(target.path) ? findWorktree(target.path).gitDir : null;
+
+    const removed = git(["worktree", "remove", ...(args.force ? ["--force"] : []), target.path], here.repo);
+    if (removed.status !== 0)
+      throw new ShardsError(`git worktree remove failed: ${removed.stderr.trim().split("\n")[0]}${args.force ? "" : " (use --force)"}`);
+    const freed = await releaseAllocation((r) => (gitDir ? r.gitDir === gitDir : r.path === target.path));
+    if (!freed) return void process.stdout.write(`removed ${target.path} (it had no ports)\n`);
+    process.stdout.write(`removed ${target.path}; freed ports ${formatRange(freed)}\n`);
+    warnListeners(freed);
+  },
+});

@@ -1,0 +1,34 @@
+import { spawn } from "node:child_process";
+import { defineCommand } from "citty";
+import { ensureAllocation } from "../allocation.ts";
+import { UsageError } from "../errors.ts";
+import { worktreeAndConfig } from "./_shared.ts";
+
+const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
+
+export default defineCommand({
+  meta: { name: "exec", description: "Run a command with the worktree's port variables (shards exec -- cmd ...)" },
+  async run({ rawArgs }) {
+    const dash = rawArgs.indexOf("--");
+    const [command, ...argv] = dash === -1 ? rawArgs : rawArgs.slice(dash + 1);
+    if (!command) throw new UsageError("no command given: use shards exec -- <command> [args...]");
+    const { wt, config } = await worktreeAndConfig(undefined);
+    const { env } = await ensureAllocation(wt, config);
+    const child = spawn(command, argv, { stdio: "inherit", env: { ...process.env, ...env } });
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    for (const signal of FORWARDED) process.on(signal, forward);
+    const code = await new Promise<number>((done) => {
+      child.on("error", (error: NodeJS.ErrnoException) => {
+        process.stderr.write(`shards: cannot run ${command}: ${error.code === "ENOENT" ? "command not found" : error.message}\n`);
+        done(error.code === "ENOENT" ? 127 : 126);
+      });
+      child.on("exit", (status, signal) => {
+        for (const s of FORWARDED) process.off(s, forward);
+        // Die of the same signal, so that our parent sees what the command saw.
+        if (signal) process.kill(process.pid, signal);
+        done(status ?? 1);
+      });
+    });
+    process.exitCode = code;
+  },
+});

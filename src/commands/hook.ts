@@ -1,0 +1,16 @@
+import { readFileSync } from "node:fs";
+import { defineCommand } from "citty";
+import { UsageError } from "../errors.ts";
+
+const FILES = { bash: "shards.bash", zsh: "shards.zsh", fish: "shards.fish", direnv: "shards.direnv.sh" };
+
+export default defineCommand({
+  meta: { name: "hook", description: "Print the shell integration: eval \"$(shards hook zsh)\"" },
+  args: { shell: { type: "positional", required: true, description: "bash, zsh, fish or direnv" } },
+  run({ args }) {
+    const file = FILES[args.shell as keyof typeof FILES];
+    if (!file) throw new UsageError(`unknown shell ${JSON.stringify(args.shell)}: use bash, zsh, fish or direnv`);
+    // dist/cli.mjs -> ../shell/, in the repository and in the installed package alike.
+    process.stdout.write(readFileSync(new URL(`../shell/${file}`, import.meta.url)));
+  },
+});

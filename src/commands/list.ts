@@ -1,0 +1,94 @@
+import { defineCommand } from "citty";
+import { type Allocation, namedPorts } from "../core/records.ts";
+import { listeningPorts } from "../edges/ports.ts";
+import { readRecords } from "../edges/registry.ts";
+import { type Worktree, findWorktree, isStale, listWorktrees } from "../edges/worktree.ts";
+import { ShardsError } from "../errors.ts";
+import { printJson } from "../output.ts";
+import { jsonArg } from "./_shared.ts";
+
+interface Row {
+  path: string;
+  branch: string | null;
+  repo: string;
+  start: number | null;
+  end: number | null;
+  count: number | null;
+  ports: Record<string, number>;
+  state: "ok" | "stale" | "none";
+  listening: number[];
+}
+
+function rowOf(r: Allocation, listening: Set<number>): Row {
+  const inRange = [...listening].filter((p) => p >= r.start && p <= r.end).sort((a, b) => a - b);
+  const { path, branch, repo, start, end, count } = r;
+  return { path, branch, repo, start, end, count, ports: namedPorts(r, r.names), state: isStale(r) ? "stale" : "ok", listening: inRange };
+}
+
+/** This repository's worktrees from git, with or without a range, then its stale records. */
+function repoRows(here: Worktree, records: Allocation[], listening: Set<number>): Row[] {
+  const rows: Row[] = [];
+  const shown = new Set<Allocation>();
+  for (const w of listWorktrees(here.root)) {
+    if (w.bare) continue;
+    let gitDir: string | null = null;
+    try {
+      gitDir = findWorktree(w.path).gitDir;
+    } catch {
+      // A worktree git still lists but whose directory is gone: matched by path below.
+    }
+    const record = records.find((r) => (gitDir ? r.gitDir === gitDir : r.path === w.path));
+    if (record) {
+      shown.add(record);
+      rows.push(rowOf(record, listening));
+    } else {
+      rows.push({ path: w.path, branch: w.branch, repo: here.repo, start: null, end: null, count: null, ports: {}, state: "none", listening: [] });
+    }
+  }
+  for (const r of records) if (r.repo === here.repo && !shown.has(r)) rows.push(rowOf(r, listening));
+  return rows;
+}
+
+function listeningCell(row: Row): string {
+  const names = Object.entries(row.ports);
+  return row.listening.map((p) => [p, ...names.filter(([, port]) => port === p).map(([n]) => n)].join(" ")).join(", ");
+}
+
+function table(rows: Row[]): string {
+  const cells = rows.map((r) => [
+    r.branch ?? "(detached)",
+    r.start === null ? "-" : `${r.start}-${r.end}`,
+    r.path,
+    r.state,
+    listeningCell(r),
+  ]);
+  const head = ["BRANCH", "PORTS", "PATH", "STATE", "LISTENING"];
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  return [head, ...cells].map((c) => c.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd()).join("\n") + "\n";
+}
+
+export default defineCommand({
+  meta: { name: "list", description: "Show this repository's worktrees and their ports" },
+  args: {
+    all: { type: "boolean", description: "Every allocation on this machine, in all repositories" },
+    json: jsonArg,
+  },
+  async run({ args }) {
+    const records = await readRecords();
+    const listening = listeningPorts();
+    let here: Worktree | null = null;
+    try {
+      here = findWorktree(process.cwd());
+    } catch (error) {
+      if (!args.all) throw new ShardsError(`${(error as Error).message}; or use shards list --all`);
+    }
+    const rows = here ? repoRows(here, records, listening) : [];
+    if (args.all) {
+      const shown = new Set(rows.map((r) => r.path));
+      for (const r of records) if (!shown.has(r.path)) rows.push(rowOf(r, listening));
+    }
+    if (args.json) printJson(rows);
+    else if (rows.length === 0) process.stdout.write("no allocations\n");
+    else process.stdout.write(table(rows));
+  },
+});

@@ -1,0 +1,18 @@
+import { defineCommand } from "citty";
+import { pruneAllocations } from "../allocation.ts";
+import { formatRange } from "../core/records.ts";
+import { label, warnListeners } from "./_shared.ts";
+
+export default defineCommand({
+  meta: { name: "prune", description: "Free the ranges of worktrees that no longer exist" },
+  args: { "dry-run": { type: "boolean", description: "Only say what would be freed" } },
+  async run({ args }) {
+    const dryRun = Boolean(args["dry-run"]);
+    const dropped = await pruneAllocations(dryRun);
+    if (dropped.length === 0) return void process.stdout.write("nothing to prune\n");
+    for (const r of dropped) {
+      process.stdout.write(`${dryRun ? "would free" : "freed"} ports ${formatRange(r)} (${label(r)}, ${r.path})\n`);
+      warnListeners(r);
+    }
+  },
+});

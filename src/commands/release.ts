@@ -1,0 +1,20 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { defineCommand } from "citty";
+import { releaseAllocation } from "../allocation.ts";
+import { formatRange } from "../core/records.ts";
+import { findWorktree } from "../edges/worktree.ts";
+import { label, pathArg } from "./_shared.ts";
+
+export default defineCommand({
+  meta: { name: "release", description: "Free the worktree's port range" },
+  args: { path: pathArg },
+  async run({ args }) {
+    const target = resolve(args.path ?? ".");
+    // A worktree that is already gone is released by the path it had.
+    const gitDir = existsSync(target) ? findWorktree(target).gitDir : null;
+    const freed = await releaseAllocation((r) => (gitDir ? r.gitDir === gitDir : r.path === target));
+    if (freed) process.stdout.write(`released ports ${formatRange(freed)} (${label(freed)})\n`);
+    else process.stdout.write(`no ports to release for ${target}\n`);
+  },
+});
