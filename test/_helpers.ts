@@ -35,7 +35,6 @@ export function sandbox(extra: NodeJS.ProcessEnv = {}): Sandbox {
     SHARDS_HOME: shardsHome,
     GIT_CONFIG_GLOBAL: gitconfig,
     GIT_CONFIG_NOSYSTEM: "1",
-    XDG_CONFIG_HOME: join(home, ".config"),
     XDG_STATE_HOME: join(home, ".local/state"),
     ...extra,
   };

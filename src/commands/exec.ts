@@ -24,8 +24,13 @@ export default defineCommand({
       });
       child.on("exit", (status, signal) => {
         for (const s of FORWARDED) process.off(s, forward);
-        // Die of the same signal, so that our parent sees what the command saw.
-        if (signal) process.kill(process.pid, signal);
+        if (signal) {
+          // Die of the same signal, so that our parent sees what the command saw. The
+          // signal-exit handlers that our lock and write libraries leave behind would
+          // each wait for the other and swallow it: nothing is left to clean up, so drop them.
+          process.removeAllListeners(signal);
+          process.kill(process.pid, signal);
+        }
         done(status ?? 1);
       });
     });

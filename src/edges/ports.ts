@@ -1,0 +1,218 @@
+// What listens on TCP right now: the one way shards asks the system (for `list`, `which`,
+// the prune/destroy warnings and rule 7 `probe`). On Linux it reads /proc and starts no
+// process, since `list` must stay fast; elsewhere it asks `lsof`.
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+
+export interface Listener {
+  port: number;
+  address: string;
+  pid: number | null;
+  command: string | null;
+}
+
+export interface Socket {
+  port: number;
+  address: string;
+  inode: number;
+}
+
+const LISTEN = "0A";
+const COMMAND_MAX = 80;
+
+/** Pure: parse the text of /proc/net/tcp or /proc/net/tcp6; returns sockets in state 0A (LISTEN). Malformed lines are skipped. */
+export function parseProcNetTcp(text: string): Socket[] {
+  const sockets: Socket[] = [];
+  for (const line of text.split("\n")) {
+    // "sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ..."
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10 || !/^\d+:$/.test(f[0]!) || f[3] !== LISTEN) continue;
+    const m = /^([0-9A-Fa-f]{8}|[0-9A-Fa-f]{32}):([0-9A-Fa-f]{4})$/.exec(f[1]!);
+    if (!m || !/^\d+$/.test(f[9]!)) continue;
+    const port = parseInt(m[2]!, 16);
+    if (port === 0) continue;
+    sockets.push({ port, address: procAddress(m[1]!), inode: Number(f[9]) });
+  }
+  return sockets;
+}
+
+/** The kernel prints the address as 32-bit words, each in host (little-endian) byte order. */
+function procAddress(hex: string): string {
+  const bytes: number[] = [];
+  for (let w = 0; w < hex.length; w += 8) {
+    for (let b = 6; b >= 0; b -= 2) bytes.push(parseInt(hex.slice(w + b, w + b + 2), 16));
+  }
+  return bytes.length === 4 ? bytes.join(".") : ipv6Text(bytes);
+}
+
+/** RFC 5952 text: lower case, longest run (2+) of zero groups as "::", IPv4-mapped as dotted. */
+function ipv6Text(bytes: number[]): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return `::ffff:${bytes.slice(12).join(".")}`;
+  }
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j > i ? j : i + 1;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(":");
+  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
+}
+
+function readText(file: string): string | null {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+/** Listening sockets from /proc, or null when this system has no /proc/net/tcp. */
+function procSockets(): Socket[] | null {
+  const v4 = readText("/proc/net/tcp");
+  const v6 = readText("/proc/net/tcp6"); // absent when IPv6 is disabled
+  if (v4 === null && v6 === null) return null;
+  return [...parseProcNetTcp(v4 ?? ""), ...parseProcNetTcp(v6 ?? "")];
+}
+
+/**
+ * Map socket inodes to their process by walking /proc/<pid>/fd. Each process's fd directory
+ * is read once, and the walk stops as soon as every inode has an owner. Processes we may not
+ * look into (other users', when not root) throw on readdir and are skipped: their sockets
+ * stay unowned, which callers show as "unknown".
+ */
+function socketOwners(inodes: Set<number>): Map<number, { pid: number; command: string | null }> {
+  const owners = new Map<number, { pid: number; command: string | null }>();
+  let pids: number[];
+  try {
+    pids = readdirSync("/proc").filter((n) => /^\d+$/.test(n)).map(Number);
+  } catch {
+    return owners;
+  }
+  // Our own process first: the common case in tests and cheap to check.
+  pids.sort((a, b) => Number(b === process.pid) - Number(a === process.pid));
+  for (const pid of pids) {
+    if (owners.size === inodes.size) break;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    let command: string | null | undefined; // read lazily: most processes own none of them
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue; // fd closed while we looked
+      }
+      const m = /^socket:\[(\d+)\]$/.exec(link);
+      const inode = m ? Number(m[1]) : -1;
+      if (!inodes.has(inode) || owners.has(inode)) continue;
+      if (command === undefined) command = processCommand(pid);
+      owners.set(inode, { pid, command });
+    }
+  }
+  return owners;
+}
+
+/** `node server.js`: the command line with NULs as spaces, argv[0] shortened to its base name; comm when there is none (kernel threads, zombies). */
+function processCommand(pid: number): string | null {
+  const argv = (readText(`/proc/${pid}/cmdline`) ?? "").split("\0");
+  while (argv.length > 0 && argv[argv.length - 1] === "") argv.pop();
+  // Processes that rewrite their title (e.g. "nginx: master process") put spaces in argv[0]; leave those alone.
+  if (argv[0] && !argv[0].includes(" ")) argv[0] = argv[0].slice(argv[0].lastIndexOf("/") + 1);
+  return shortCommand(argv.join(" ")) ?? shortCommand(readText(`/proc/${pid}/comm`) ?? "");
+}
+
+/** One printable line of at most COMMAND_MAX characters: any process may put escape codes in its argv, and we print it. */
+function shortCommand(text: string): string | null {
+  const line = text.replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, " ").trim();
+  if (!line) return null;
+  return line.length > COMMAND_MAX ? `${line.slice(0, COMMAND_MAX - 1)}…` : line;
+}
+
+/**
+ * Pure: parse `lsof -nP -iTCP -sTCP:LISTEN -F pcnt` output. Field output, because the
+ * columns of the default output truncate commands and shift with content.
+ * Lines: "p<pid>" starts a process, "c<command>", "f<fd>" starts a file, "t<IPv4|IPv6>",
+ * "n<address>:<port>" (address "*" for any, "[::1]" for IPv6).
+ */
+export function parseLsof(text: string): Listener[] {
+  const out: Listener[] = [];
+  let pid: number | null = null;
+  let command: string | null = null;
+  let type = "";
+  for (const line of text.split("\n")) {
+    const tag = line[0];
+    const value = line.slice(1);
+    if (tag === "p") [pid, command] = [Number(value) || null, null];
+    else if (tag === "c") command = shortCommand(value);
+    else if (tag === "f") type = "";
+    else if (tag === "t") type = value;
+    else if (tag === "n") {
+      const m = /^(.*):(\d+)$/.exec(value.replace(/\s.*$/, "")); // drop any " (LISTEN)"
+      if (!m) continue;
+      const port = Number(m[2]);
+      if (port < 1 || port > 65535) continue;
+      let address = m[1]!.replace(/^\[(.*)\]$/, "$1");
+      if (address === "*") address = type === "IPv6" ? "::" : "0.0.0.0";
+      out.push({ port, address, pid, command });
+    }
+  }
+  return out;
+}
+
+/** The non-Linux path (exported so tests can run it wherever lsof exists). [] when lsof is missing. */
+export function lsofListeners(): Listener[] {
+  let text: string;
+  try {
+    text = execFileSync("lsof", ["-nP", "-w", "-iTCP", "-sTCP:LISTEN", "-Fpcnt"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+      timeout: 5000,
+    });
+  } catch (error) {
+    // lsof exits 1 when nothing matches; a missing lsof (ENOENT) has no stdout: no listeners known.
+    text = String((error as { stdout?: unknown }).stdout ?? "");
+  }
+  return parseLsof(text);
+}
+
+/** Same port+address once; a socket held by several processes (fork, SO_REUSEPORT) keeps an entry with a known owner. */
+function dedupe(list: Listener[]): Listener[] {
+  const seen = new Map<string, Listener>();
+  for (const l of list) {
+    const key = `${l.address}|${l.port}`;
+    const prior = seen.get(key);
+    if (!prior || (prior.pid === null && l.pid !== null)) seen.set(key, l);
+  }
+  return [...seen.values()].sort((a, b) => a.port - b.port || a.address.localeCompare(b.address));
+}
+
+/** Everything listening on TCP now (IPv4 and IPv6, any address), sorted by port. With owners, pid and command where the system tells (null otherwise). */
+export function listeners(opts: { owners?: boolean } = {}): Listener[] {
+  const sockets = procSockets();
+  if (sockets === null) return dedupe(lsofListeners()); // lsof names owners anyway
+  // Inode 0 is a socket no file refers to any more: nobody to find, so don't scan for it.
+  const inodes = new Set(sockets.map((s) => s.inode).filter((i) => i > 0));
+  const owners = opts.owners ? socketOwners(inodes) : new Map();
+  return dedupe(
+    sockets.map(({ port, address, inode }) => {
+      const owner = owners.get(inode);
+      return { port, address, pid: owner?.pid ?? null, command: owner?.command ?? null };
+    }),
+  );
+}
+
+/** The set of ports something listens on (for probe). Cheap: no owner lookup. */
+export function listeningPorts(): Set<number> {
+  return new Set(listeners().map((l) => l.port));
+}

@@ -1,0 +1,105 @@
+// Configuration from every source, in order of precedence, and each bad value from each
+// source: one line naming key, value and source, exit 1, nothing written.
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { json, repo, sandbox, shards } from "./_helpers.ts";
+
+function allocate(files: Record<string, string>, env: NodeJS.ProcessEnv = {}, args: string[] = []) {
+  const sb = sandbox();
+  const main = repo(sb);
+  for (const [name, text] of Object.entries(files)) {
+    const path = name.startsWith("~/") ? join(sb.home, name.slice(2)) : join(main, name);
+    mkdirSync(join(path, ".."), { recursive: true });
+    writeFileSync(path, text);
+  }
+  const r = shards(sb, main, ["allocate", "--json", ...args], env);
+  return { sb, main, r };
+}
+
+test("defaults: 10 ports from 3000", () => {
+  const { r } = allocate({});
+  assert.equal([json(r).start, json(r).end, json(r).count], [3000, 3009, 10]);
+});
+
+test("each file format is read", () => {
+  const cases: Record<string, string> = {
+    "shards.config.json": '{"basePort": 4000}',
+    "shards.config.mjs": "export default { basePort: 4000 }",
+    "shards.config.js": "export default { basePort: 4000 }",
+    "shards.config.ts": "const n: number = 4000; export default { basePort: n }",
+    ".shardsrc": "basePort=4000",
+    "~/.shardsrc": "basePort=4000",
+    "package.json": '{"name":"x","shards":{"basePort":4000}}',
+  };
+  for (const [file, text] of Object.entries(cases)) {
+    const { r } = allocate({ [file]: text });
+    assert.is(r.status, 0, `${file}: ${r.stderr}`);
+    assert.is(json(r).start, 4000, file);
+  }
+});
+
+test("precedence: config file > .shardsrc > package.json > ~/.shardsrc > defaults; env above files", () => {
+  const files = {
+    "shards.config.json": '{"basePort": 5000}',
+    ".shardsrc": "basePort=6000\nportCount=5",
+    "package.json": '{"shards":{"basePort":7000,"portCount":6,"maxPort":9000}}',
+    "~/.shardsrc": "basePort=8000\nportCount=7\nmaxPort=9500\nexportPort=true",
+  };
+  const { r } = allocate(files);
+  assert.equal([json(r).start, json(r).count], [5000, 5]);
+  const env = allocate(files, { SHARDS_BASE_PORT: "4400", SHARDS_PORT_COUNT: "3" }).r;
+  assert.equal([json(env).start, json(env).count], [4400, 3]);
+  const flag = allocate(files, { SHARDS_PORT_COUNT: "3" }, ["--count", "4"]).r;
+  assert.is(json(flag).count, 4);
+});
+
+test("a user's exclude list replaces the default one", () => {
+  const { r } = allocate({ "shards.config.json": '{"basePort": 3300, "exclude": [3300]}' });
+  assert.is(json(r).start, 3310);
+  const keep = allocate({ "shards.config.json": '{"basePort": 5430, "exclude": []}' }).r;
+  assert.is(json(keep).start, 5430);
+});
+
+test("names and exportPort reach the JSON and shards.env", () => {
+  const { sb, main, r } = allocate({ "shards.config.json": '{"names": ["web", "api"], "exportPort": true}' });
+  assert.equal(json(r).ports, { web: 3000, api: 3001 });
+  const env = json(shards(sb, main, ["env", "--format", "json"]));
+  assert.equal([env.SHARD_PORT_WEB, env.SHARD_PORT_API, env.PORT], ["3000", "3001", "3000"]);
+});
+
+function bad(what: string, files: Record<string, string>, env: NodeJS.ProcessEnv, expect: RegExp, args: string[] = []) {
+  test(`bad config: ${what}`, () => {
+    const { sb, main, r } = allocate(files, env, args);
+    assert.is(r.status, 1, r.stdout);
+    assert.is(r.stdout, "");
+    const lines = r.stderr.trim().split("\n");
+    assert.is(lines.length, 1, r.stderr);
+    assert.match(lines[0], expect);
+    assert.not.ok(existsSync(sb.registry), "nothing written");
+    assert.not.ok(existsSync(join(main, ".git/shards.env")), "no shards.env");
+  });
+}
+
+bad("portCount 0 from a variable", {}, { SHARDS_PORT_COUNT: "0" }, /invalid portCount 0 in SHARDS_PORT_COUNT: .*1 to 1000/);
+bad("portCount that is not a number", {}, { SHARDS_PORT_COUNT: "ten" }, /invalid portCount "ten" in SHARDS_PORT_COUNT/);
+bad("basePort past 65535", {}, { SHARDS_BASE_PORT: "70000" }, /invalid basePort 70000 in SHARDS_BASE_PORT/);
+bad("maxPort below the first block", {}, { SHARDS_MAX_PORT: "3005" }, /invalid maxPort 3005 in SHARDS_MAX_PORT: .*3009 to 65535/);
+bad("base + count overflowing 65535", {}, { SHARDS_BASE_PORT: "65530" }, /invalid maxPort 32767 in defaults/);
+bad("probe that is not a boolean", {}, { SHARDS_PROBE: "maybe" }, /invalid probe "maybe" in SHARDS_PROBE: use 1\/true/);
+bad("portCount as a string in a JSON file", { "shards.config.json": '{"portCount":"10"}' }, {}, /invalid portCount "10" in .*shards\.config\.json/);
+bad("a fractional basePort in .shardsrc", { ".shardsrc": "basePort=3000.5" }, {}, /invalid basePort 3000\.5 in .*\.shardsrc/);
+bad("exclude that is not a list", { "package.json": '{"shards":{"exclude":"3306"}}' }, {}, /invalid exclude "3306" in .*package\.json/);
+bad("an exclude port out of range", { "shards.config.json": '{"exclude":[0]}' }, {}, /invalid exclude \[0\]/);
+bad("a bad port name", { "shards.config.json": '{"names":["Web"]}' }, {}, /invalid names "Web" in .*shards\.config\.json/);
+bad("a reserved port name", { "shards.config.json": '{"names":["count"]}' }, {}, /invalid names "count"/);
+bad("duplicate port names", { "shards.config.json": '{"names":["web","web"]}' }, {}, /names must be unique/);
+bad("more names than ports", { "shards.config.json": '{"portCount":1,"names":["a","b"]}' }, {}, /at most portCount \(1\)/);
+bad("exportPort as a string", { "~/.shardsrc": 'exportPort="yes"' }, {}, /invalid exportPort "yes" in .*\.shardsrc/);
+bad("an unknown key", { "shards.config.json": '{"portcount":5}' }, {}, /invalid portcount 5 in .*: unknown key/);
+bad("a config file that does not load", { "shards.config.mjs": "export default {" }, {}, /invalid config/);
+bad("--count 0", {}, {}, /invalid count 0 in --count/, ["--count", "0"]);
+bad("--count past the pool", {}, { SHARDS_MAX_PORT: "3019" }, /invalid count 50 in --count: .*1 to 20/, ["--count", "50"]);
+
+test.run();
