@@ -14,6 +14,11 @@ const commands = {
   env: () => import("./commands/env.ts"),
   exec: () => import("./commands/exec.ts"),
   hook: () => import("./commands/hook.ts"),
+  install: () => import("./commands/install.ts"),
+  uninstall: () => import("./commands/uninstall.ts"),
+  doctor: () => import("./commands/doctor.ts"),
+  "post-checkout": () => import("./commands/post-checkout.ts"),
+  which: () => import("./commands/which.ts"),
 };
 
 const main = defineCommand({

@@ -1,0 +1,42 @@
+import { defineCommand } from "citty";
+import { namedPorts } from "../core/records.ts";
+import { listeners } from "../edges/ports.ts";
+import { readRecords } from "../edges/registry.ts";
+import { ShardsError } from "../errors.ts";
+import { printJson } from "../output.ts";
+import { jsonArg, label } from "./_shared.ts";
+
+function parsePort(raw: string): number {
+  const port = /^[0-9]{1,5}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(port >= 1 && port <= 65535)) throw new ShardsError(`invalid port ${JSON.stringify(raw)}: give a number from 1 to 65535`);
+  return port;
+}
+
+export default defineCommand({
+  meta: { name: "which", description: "Who holds a port: its worktree, and what listens on it now" },
+  args: { port: { type: "positional", required: true, description: "A TCP port" }, json: jsonArg },
+  async run({ args }) {
+    const port = parsePort(String(args.port));
+    const record = (await readRecords()).find((r) => port >= r.start && port <= r.end);
+    const name = record ? (Object.entries(namedPorts(record, record.names)).find(([, p]) => p === port)?.[0] ?? null) : null;
+    const found = listeners({ owners: true }).filter((l) => l.port === port);
+    const holder = found.find((l) => l.pid !== null) ?? found[0];
+    const result = {
+      port,
+      owner: record ? { path: record.path, branch: record.branch, name } : null,
+      listening: found.length > 0,
+      pid: holder?.pid ?? null,
+      command: holder?.command ?? null,
+    };
+    if (args.json) return printJson(result);
+    const owner = record
+      ? `${port} is in ${label(record)}'s range ${record.start}-${record.end}${name ? ` (${name})` : ""}: ${record.path}`
+      : `${port} is in no shards range`;
+    const listening = !result.listening
+      ? "nothing listens on it"
+      : result.pid === null
+        ? "something listens on it (process not visible to this user)"
+        : `listening: pid ${result.pid} (${result.command ?? "unknown"})`;
+    process.stdout.write(`${owner}\n${listening}\n`);
+  },
+});
