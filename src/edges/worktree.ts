@@ -25,6 +25,12 @@ function readText(file: string): string | null {
   }
 }
 
+/** A one-value git file (`.git`, `commondir`, `gitdir`): its text without the final newline. */
+function readValue(file: string): string | null {
+  const text = readText(file);
+  return text === null ? null : text.replace(/\r?\n$/, "");
+}
+
 function isDirectory(path: string): boolean | null {
   try {
     return statSync(path).isDirectory();
@@ -39,9 +45,10 @@ function gitDirAt(dir: string): string | null {
   const kind = isDirectory(dotGit);
   if (kind === null) return null;
   if (kind) return dotGit;
-  const match = /^gitdir: (.+)$/m.exec(readText(dotGit) ?? "");
-  if (!match) throw new ShardsError(`${dotGit} is not a git file (expected "gitdir: <path>")`);
-  const target = resolve(dir, match[1].trimEnd());
+  // The path may hold any character but NUL, newlines included: take everything after the tag.
+  const text = readValue(dotGit) ?? "";
+  if (!text.startsWith("gitdir: ") || text.length === 8) throw new ShardsError(`${dotGit} is not a git file (expected "gitdir: <path>")`);
+  const target = resolve(dir, text.slice("gitdir: ".length));
   if (!isDirectory(target))
     throw new ShardsError(`${dotGit} points to ${target}, which does not exist; run \`git worktree repair\` or remove the file`);
   return target;
@@ -58,7 +65,7 @@ export function findWorktree(from: string): Worktree {
 }
 
 function describe(root: string, gitDir: string): Worktree {
-  const common = readText(join(gitDir, "commondir"))?.trim();
+  const common = readValue(join(gitDir, "commondir"));
   const commonDir = common ? realpathSync(resolve(gitDir, common)) : gitDir;
   const repo = basename(commonDir) === ".git" ? dirname(commonDir) : commonDir;
   return { root, gitDir, commonDir, repo, branch: branchOf(gitDir) };
@@ -74,7 +81,7 @@ export function currentPath(record: Pick<Allocation, "gitDir" | "path">): string
   if (!existsSync(record.gitDir)) return null;
   if (existsSync(record.path)) return record.path;
   // A moved linked worktree: its git dir's `gitdir` file names the new `<path>/.git`.
-  const pointer = readText(join(record.gitDir, "gitdir"))?.trim();
+  const pointer = readValue(join(record.gitDir, "gitdir"));
   if (pointer && isAbsolute(pointer) && existsSync(pointer)) return dirname(pointer);
   return null;
 }
