@@ -1,0 +1,116 @@
+// Checks what can silently stop ports from arriving: the hook, the config, the registry and
+// the shell integration. Each problem is one line with its fix; quiet when all is well.
+import { existsSync } from "node:fs";
+import { basename } from "node:path";
+import { defineCommand } from "citty";
+import { formatRange } from "../core/records.ts";
+import { loadConfig } from "../edges/config.ts";
+import { type HookTarget, PREVIOUS_SUFFIX, currentRuntime, hookState, hookTarget, lefthookLine } from "../edges/hooks.ts";
+import { inspectRegistry } from "../edges/registry.ts";
+import { type Worktree, findWorktree, isStale } from "../edges/worktree.ts";
+import { NotAWorktreeError } from "../errors.ts";
+import { printJson } from "../output.ts";
+import { jsonArg } from "./_shared.ts";
+
+interface Check {
+  name: string;
+  ok: boolean;
+  message: string;
+  fix: string | null;
+}
+
+const pass = (name: string, message: string): Check => ({ name, ok: true, message, fix: null });
+const fail = (name: string, message: string, fix: string): Check => ({ name, ok: false, message, fix });
+const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n")[0];
+
+function checkGit(cwd: string): { check: Check; wt: Worktree | null } {
+  try {
+    const wt = findWorktree(cwd);
+    return { check: pass("git", `git worktree ${wt.root}`), wt };
+  } catch (error) {
+    const message = error instanceof NotAWorktreeError ? `${cwd} is not inside a git worktree` : firstLine(error);
+    return { check: fail("git", message, "run shards doctor inside a git repository"), wt: null };
+  }
+}
+
+function checkHook(wt: Worktree): Check {
+  let target: HookTarget;
+  try {
+    target = hookTarget(wt);
+  } catch (error) {
+    return fail("hook", firstLine(error), "check that git works in this repository");
+  }
+  const rt = currentRuntime();
+  const state = hookState(target, rt);
+  const install = "run `shards install`";
+  if (target.kind === "lefthook" && !state.current)
+    return fail("hook", `lefthook runs the git hooks here, and its config has no current shards line`, `add this line to ${target.local}, then run \`lefthook install\`: ${lefthookLine(rt)}`);
+  if (state.foreign && state.previous)
+    return fail("hook", `${state.where} is not shards' hook, and ${state.where}${PREVIOUS_SUFFIX} is there too`, `keep one of the two (merge what you need), then ${install}`);
+  if (state.foreign) return fail("hook", `${state.where} is not shards' hook`, `${install} (it keeps that hook and runs it)`);
+  if (!state.installed) return fail("hook", `no shards post-checkout hook in ${state.where}`, install);
+  for (const [what, path] of [["node", state.recorded?.node], ["the shards CLI", state.recorded?.cli]] as const)
+    if (path && !existsSync(path)) return fail("hook", `the hook runs ${what} at ${path}, which is gone`, `${install} again`);
+  if (!state.current) return fail("hook", `the hook in ${state.where} is out of date (or runs another shards)`, install);
+  return pass("hook", `hook installed in ${state.where}`);
+}
+
+async function checkConfig(cwd: string): Promise<Check> {
+  try {
+    await loadConfig(cwd);
+    return pass("config", "config valid");
+  } catch (error) {
+    return fail("config", firstLine(error), "change or remove that value where it is set");
+  }
+}
+
+function checkRegistry(): Check[] {
+  let state;
+  try {
+    state = inspectRegistry();
+  } catch (error) {
+    return [fail("registry", firstLine(error), "see the message; or set SHARDS_HOME to another directory")];
+  }
+  const checks: Check[] = [];
+  if (state.problems.length > 0)
+    checks.push(
+      fail("registry", `registry ${state.path}: ${state.problems.join("; ")}`, "run `shards prune` (it keeps the damaged file aside and rewrites the valid records)"),
+    );
+  else checks.push(pass("registry", `registry ${state.path}: ${state.records.length} allocations`));
+  const stale = state.records.filter(isStale);
+  if (stale.length > 0)
+    checks.push(fail("stale", `${stale.length} stale allocation${stale.length === 1 ? "" : "s"}: ${stale.map((r) => `${formatRange(r)} (${r.path})`).join(", ")}`, "run `shards prune`"));
+  else checks.push(pass("stale", "no stale allocations"));
+  return checks;
+}
+
+const SHELLS = ["bash", "zsh", "fish", "direnv"];
+
+/** The snippets export SHARDS_SHELL when loaded; the fix names the user's own shell. */
+function checkShell(env: NodeJS.ProcessEnv): Check {
+  const active = env.SHARDS_SHELL;
+  if (active && SHELLS.includes(active)) return pass("shell", `shell integration active (${active})`);
+  const shell = basename(env.SHELL ?? "");
+  const setup =
+    shell === "fish"
+      ? "add `shards hook fish | source` to ~/.config/fish/config.fish"
+      : shell === "zsh" || shell === "bash"
+        ? `add \`eval "$(shards hook ${shell})"\` to ~/.${shell}rc`
+        : 'add `eval "$(shards hook bash)"` to your shell\'s startup file';
+  return fail("shell", "no shell integration in this shell (SHARDS_SHELL is not set)", `${setup} and open a new shell, or put \`use shards\` in .envrc (direnv)`);
+}
+
+export default defineCommand({
+  meta: { name: "doctor", description: "Check hook, config, registry and shell integration" },
+  args: { json: jsonArg },
+  async run({ args }) {
+    const cwd = process.cwd();
+    const { check: git, wt } = checkGit(cwd);
+    const checks = [git, ...(wt ? [checkHook(wt)] : []), await checkConfig(wt?.root ?? cwd), ...checkRegistry(), checkShell(process.env)];
+    const ok = checks.every((c) => c.ok);
+    if (!ok) process.exitCode = 1;
+    if (args.json) return printJson({ ok, checks });
+    if (ok) return void process.stdout.write(`all good (${checks.map((c) => c.name).join(", ")})\n`);
+    for (const c of checks) if (!c.ok) process.stderr.write(`shards: ${c.message}; fix: ${c.fix}\n`);
+  },
+});
