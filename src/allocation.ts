@@ -2,13 +2,13 @@
 // Each is one locked registry update around a pure core decision, plus the worktree's
 // shards.env, written inside the lock so that it always agrees with the registry.
 import { readFileSync, rmSync } from "node:fs";
-import writeFileAtomic from "write-file-atomic";
 import { allocate, prune } from "./core/allocate.ts";
 import { type ShardEnv, parseEnvFile, rangeFromEnv, renderEnvFile, shardEnv } from "./core/env.ts";
 import type { Allocation } from "./core/records.ts";
 import type { Config } from "./edges/config.ts";
+import { writeFileAtomic } from "./edges/files.ts";
 import { readRecords, updateRecords } from "./edges/registry.ts";
-import { type Worktree, envFilePath, isStale } from "./edges/worktree.ts";
+import { type Worktree, envFilePath, staleTest } from "./edges/worktree.ts";
 import { PoolExhaustedError } from "./errors.ts";
 
 export interface Shard {
@@ -28,7 +28,7 @@ function readEnvFile(gitDir: string): string | null {
 /** Writes shards.env only when its content changes (rule 11 rewrites it on every ask). */
 function writeEnvFile(gitDir: string, env: ShardEnv): void {
   const text = renderEnvFile(env);
-  if (readEnvFile(gitDir) !== text) writeFileAtomic.sync(envFilePath(gitDir), text);
+  if (readEnvFile(gitDir) !== text) writeFileAtomic(envFilePath(gitDir), text);
 }
 
 function removeEnvFile(gitDir: string): void {
@@ -45,6 +45,7 @@ const sameRecord = (a: Allocation, b: Allocation) => JSON.stringify(a) === JSON.
 export async function ensureAllocation(wt: Worktree, config: Config, count?: number): Promise<Shard> {
   const saved = readEnvFile(wt.gitDir);
   const previous = saved === null ? null : rangeFromEnv(parseEnvFile(saved));
+  // Asked only with probe on, and loaded only then: the hook's path stays small.
   const busy = config.probe ? (await import("./edges/ports.ts")).listeningPorts() : undefined;
   return updateRecords(
     (records) => {
@@ -56,7 +57,7 @@ export async function ensureAllocation(wt: Worktree, config: Config, count?: num
         names: config.names,
         count,
         previous,
-        isStale,
+        isStale: staleTest(),
         busy,
       });
       if (result.kind === "exhausted") throw new PoolExhaustedError(result.message);
@@ -71,7 +72,7 @@ export async function ensureAllocation(wt: Worktree, config: Config, count?: num
 }
 
 /** Frees the worktree's range; null when it had none. */
-export async function releaseAllocation(match: (r: Allocation) => boolean): Promise<Allocation | null> {
+export function releaseAllocation(match: (r: Allocation) => boolean): Allocation | null {
   return updateRecords((records) => {
     const own = records.find(match);
     if (!own) return { records: null, result: null };
@@ -83,15 +84,15 @@ export async function releaseAllocation(match: (r: Allocation) => boolean): Prom
 }
 
 /** Drops allocations whose worktree is gone; with dryRun, only says which. */
-export async function pruneAllocations(dryRun: boolean): Promise<Allocation[]> {
-  if (dryRun) return prune(await readRecords(), isStale).dropped;
+export function pruneAllocations(dryRun: boolean): Allocation[] {
+  if (dryRun) return prune(readRecords(), staleTest()).dropped;
   return updateRecords((records) => {
-    const { records: kept, dropped } = prune(records, isStale);
+    const { records: kept, dropped } = prune(records, staleTest());
     for (const r of dropped) removeEnvFile(r.gitDir);
     return { records: dropped.length > 0 ? kept : null, result: dropped };
   });
 }
 
-export async function findAllocation(gitDir: string): Promise<Allocation | null> {
-  return (await readRecords()).find((r) => r.gitDir === gitDir) ?? null;
+export function findAllocation(gitDir: string): Allocation | null {
+  return readRecords().find((r) => r.gitDir === gitDir) ?? null;
 }

@@ -9,10 +9,10 @@
 //   user adds one line to their lefthook config.
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import writeFileAtomic from "write-file-atomic";
 import { ShardsError } from "../errors.ts";
-import { type Worktree, git } from "./worktree.ts";
+import { writeFileAtomic } from "./files.ts";
+import { NULL_IDS, type Worktree } from "./worktree.ts";
+import { git } from "./git.ts";
 
 export const HOOK = "post-checkout";
 export const PREVIOUS_SUFFIX = ".shards-previous";
@@ -25,8 +25,6 @@ const REGION_END = "# <<< shards: new worktree\n";
 const BLOCK_BEGIN = "# >>> shards >>>";
 const BLOCK_END = "# <<< shards <<<";
 const CREATED = "(shards created this file)";
-/** The previous HEAD git passes for a new worktree (SHA-1 and SHA-256 repositories). */
-export const NULL_IDS = ["0".repeat(40), "0".repeat(64)];
 
 /** What the hook runs: absolute paths, recorded at install (never npx). */
 export interface Runtime {
@@ -45,8 +43,8 @@ export type UninstallOutcome = "removed" | "restored" | "nothing" | "foreign";
 // ---------------------------------------------------------------- rendering
 
 /** The package root (holds hooks/ and dist/), from the bundle and from the sources alike. */
-function packageRoot(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+export function packageRoot(): string {
+  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
     if (existsSync(join(dir, "hooks", HOOK)) && existsSync(join(dir, "package.json"))) return dir;
     if (dirname(dir) === dir) throw new Error(`cannot find hooks/${HOOK} of the shards package`);
   }
@@ -59,7 +57,7 @@ function packageRoot(): string {
 export function currentRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
   return {
     node: resolve(env.SHARDS_HOOK_NODE || process.execPath),
-    cli: resolve(env.SHARDS_HOOK_CLI || join(packageRoot(), "dist", "cli.mjs")),
+    cli: resolve(env.SHARDS_HOOK_CLI || join(packageRoot(), "dist", "cli.cjs")),
   };
 }
 
@@ -148,7 +146,7 @@ export function hookTarget(wt: Worktree): HookTarget {
 function writeHook(file: string, content: string, mode?: number): void {
   mkdirSync(dirname(file), { recursive: true });
   // Atomic: git may run the hook at any moment, and must never see half a file.
-  writeFileAtomic.sync(file, content, mode === undefined ? {} : { mode });
+  writeFileAtomic(file, content, mode);
 }
 
 function isOurs(file: string): boolean {

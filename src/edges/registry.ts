@@ -1,12 +1,10 @@
 // The registry: one JSON file for every allocation on this machine. Every change holds a
-// lock (proper-lockfile: a killed holder's lock goes stale in seconds) and replaces the
-// file atomically (write-file-atomic: temp file, fsync, rename). A damaged file is kept
+// lock (lock.ts: a killed holder's lock goes stale in 5 s) and replaces the file
+// atomically (files.ts: temp file, fsync, rename). A damaged file is kept
 // aside, never deleted, and the tool goes on with what it recovered.
 import { mkdirSync, readFileSync, renameSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import lockfile from "proper-lockfile";
-import writeFileAtomic from "write-file-atomic";
 import {
   type Allocation,
   UnsupportedRegistryVersion,
@@ -14,6 +12,8 @@ import {
   serializeRegistry,
 } from "../core/records.ts";
 import { RegistryError } from "../errors.ts";
+import { writeFileAtomic } from "./files.ts";
+import { LockTimeout, acquireLock } from "./lock.ts";
 import { logger } from "../output.ts";
 
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -72,45 +72,40 @@ function keepAside(state: RegistryState): void {
   );
 }
 
-async function withLock<T>(path: string, fn: () => Promise<T> | T): Promise<T> {
+/**
+ * Everything under the lock is synchronous: the critical section is a read, a pure
+ * decision and a write, a few milliseconds with no event-loop turn in between, so that
+ * many processes starting at once (ten agents, one `git worktree add` each) queue briefly.
+ */
+function withLock<T>(path: string, fn: () => T): T {
+  const lock = `${path}.lock`;
+  let release: () => void;
   try {
     mkdirSync(dirname(path), { recursive: true });
+    release = acquireLock(lock);
   } catch (error) {
-    throw new RegistryError(`cannot create ${dirname(path)} (${(error as NodeJS.ErrnoException).code}); set SHARDS_HOME to a writable directory`);
-  }
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(path, {
-      realpath: false,
-      // A holder killed with -9 stops refreshing the lock; after `stale` ms others take it.
-      stale: 5000,
-      update: 1000,
-      retries: { retries: 1500, factor: 1, minTimeout: 5, maxTimeout: 20, randomize: true },
-      onCompromised: (error) => logger.warn(`registry lock lost (${error.message}); run \`shards doctor\``),
-    });
-  } catch (error) {
+    if (error instanceof LockTimeout)
+      throw new RegistryError(`registry ${path} is locked by another shards process; if none is running, remove ${lock}`);
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ELOCKED")
-      throw new RegistryError(`registry ${path} is locked by another shards process; if none is running, remove ${path}.lock`);
     throw new RegistryError(`cannot lock ${path} (${code}); make ${dirname(path)} writable or set SHARDS_HOME`);
   }
   try {
-    return await fn();
+    return fn();
   } finally {
-    await release().catch(() => {});
+    release();
   }
 }
 
-async function write(path: string, records: readonly Allocation[]): Promise<void> {
+function write(path: string, records: readonly Allocation[]): void {
   try {
-    await writeFileAtomic(path, serializeRegistry(records), { fsync: true });
+    writeFileAtomic(path, serializeRegistry(records));
   } catch (error) {
     throw new RegistryError(`cannot write ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); make ${dirname(path)} writable or set SHARDS_HOME`);
   }
 }
 
 /** The records, for commands that only read. A damaged file is repaired under the lock. */
-export async function readRecords(path = registryPath()): Promise<Allocation[]> {
+export function readRecords(path = registryPath()): Allocation[] {
   const state = inspectRegistry(path);
   if (state.problems.length === 0) return state.records;
   return updateRecords((records) => ({ records: null, result: records }), path);
@@ -127,19 +122,19 @@ export interface Update<T> {
  * do I/O of its own that must happen inside the lock (shards.env files): it runs after the
  * registry is read and before it is written; `afterWrite` runs after the write.
  */
-export async function updateRecords<T>(
-  fn: (records: Allocation[]) => Update<T> | Promise<Update<T>>,
+export function updateRecords<T>(
+  fn: (records: Allocation[]) => Update<T>,
   path = registryPath(),
   afterWrite?: (result: T) => void,
-): Promise<T> {
-  return withLock(path, async () => {
+): T {
+  return withLock(path, () => {
     const state = inspectRegistry(path);
     if (state.problems.length > 0) {
       keepAside(state);
-      await write(path, state.records);
+      write(path, state.records);
     }
-    const update = await fn(state.records);
-    if (update.records) await write(path, update.records);
+    const update = fn(state.records);
+    if (update.records) write(path, update.records);
     afterWrite?.(update.result);
     return update.result;
   });
