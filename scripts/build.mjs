@@ -1,27 +1,25 @@
-// One bundled ESM file: the hook starts it on every new worktree, so it must load fast.
-// c12 stays external: it is imported only when a config file exists.
+// One bundled CommonJS file, dist/cli.cjs: the hook starts it on every new worktree, so it
+// must load fast. CommonJS loads synchronously, without the ESM loader's per-file async
+// work, and each command's modules (and the node builtins they use) are initialised only
+// when that command runs. c12 stays external: it is imported only when a config file exists.
 import { build } from "esbuild";
-import { chmodSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
+
+rmSync("dist", { recursive: true, force: true });
 
 await build({
   entryPoints: ["src/cli.ts"],
-  outfile: "dist/cli.mjs",
+  outfile: "dist/cli.cjs",
   bundle: true,
   platform: "node",
   target: "node20",
-  format: "esm",
+  format: "cjs",
   external: ["c12"],
+  define: { "import.meta.dirname": "__dirname" },
   minifySyntax: true,
+  minifyWhitespace: true,
   legalComments: "none",
-  // Bundled CommonJS dependencies use require() for node builtins, and __filename.
-  banner: {
-    js: [
-      "#!/usr/bin/env node",
-      "import { createRequire as __createRequire } from 'node:module';",
-      "const require = __createRequire(import.meta.url);",
-      "const __filename = new URL(import.meta.url).pathname;",
-    ].join("\n"),
-  },
+  banner: { js: "#!/usr/bin/env node" },
   logLevel: "warning",
 });
-chmodSync("dist/cli.mjs", 0o755);
+chmodSync("dist/cli.cjs", 0o755);

@@ -1,8 +1,10 @@
 // The entry: citty wires the commands (each loaded only when it runs), and this file alone
-// turns errors into messages and exit codes.
-import { type CommandDef, defineCommand, runCommand, showUsage } from "citty";
+// turns errors into messages and exit codes. The git hook's own path (`post-checkout`)
+// skips citty altogether: it runs inside every `git worktree add`.
+import type { CommandDef } from "citty";
 import pkg from "../package.json" with { type: "json" };
 import { ShardsError, UsageError } from "./errors.ts";
+import { print } from "./output.ts";
 
 const commands = {
   allocate: () => import("./commands/allocate.ts"),
@@ -13,39 +15,39 @@ const commands = {
   prune: () => import("./commands/prune.ts"),
   env: () => import("./commands/env.ts"),
   exec: () => import("./commands/exec.ts"),
-  hook: () => import("./commands/hook.ts"),
   install: () => import("./commands/install.ts"),
   uninstall: () => import("./commands/uninstall.ts"),
+  hook: () => import("./commands/hook.ts"),
   doctor: () => import("./commands/doctor.ts"),
-  "post-checkout": () => import("./commands/post-checkout.ts"),
   which: () => import("./commands/which.ts"),
 };
 
-const main = defineCommand({
-  meta: { name: "shards", version: pkg.version, description: pkg.description },
-  subCommands: Object.fromEntries(
-    Object.entries(commands).map(([name, load]) => [name, () => load().then((m) => m.default as CommandDef)]),
-  ),
-});
-
-async function usage(name: string | undefined): Promise<void> {
-  const load = commands[name as keyof typeof commands];
-  if (load) await showUsage((await load()).default as CommandDef, main);
-  else await showUsage(main);
-}
-
 async function run(argv: string[]): Promise<void> {
+  if (argv[0] === "post-checkout") return (await import("./commands/post-checkout.ts")).default(argv.slice(1));
   // Flags after `--` belong to the command that `exec` runs, not to us.
   const own = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
+  if (own.length === 1 && (own[0] === "--version" || own[0] === "-v")) return print(`${pkg.version}\n`);
+
+  const { defineCommand, runCommand, showUsage } = await import("citty");
+  const main = defineCommand({
+    meta: { name: "shards", version: pkg.version, description: pkg.description },
+    subCommands: Object.fromEntries(
+      Object.entries(commands).map(([name, load]) => [name, () => load().then((m) => m.default as CommandDef)]),
+    ),
+  });
   const name = own.find((a) => !a.startsWith("-"));
-  if (own.includes("--help") || own.includes("-h")) return usage(name);
-  if (own.length === 1 && (own[0] === "--version" || own[0] === "-v")) return void console.log(pkg.version);
+  const usage = async () => {
+    const load = commands[name as keyof typeof commands];
+    if (load) await showUsage((await load()).default as CommandDef, main);
+    else await showUsage(main);
+  };
+  if (own.includes("--help") || own.includes("-h")) return usage();
   try {
     await runCommand(main, { rawArgs: argv });
   } catch (error) {
     const err = error as Error;
     if (err.name === "CLIError" || err instanceof UsageError) {
-      await usage(name);
+      await usage();
       process.stderr.write(`shards: ${err.message}\n`);
     } else if (err instanceof ShardsError) {
       process.stderr.write(`shards: ${err.message}\n`);
@@ -56,4 +58,4 @@ async function run(argv: string[]): Promise<void> {
   }
 }
 
-await run(process.argv.slice(2));
+void run(process.argv.slice(2));

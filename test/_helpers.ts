@@ -1,5 +1,5 @@
 // Test sandboxes: every test gets its own HOME, SHARDS_HOME and GIT_CONFIG_GLOBAL, and runs
-// the built CLI (dist/cli.mjs, what users install) as a real process.
+// the built CLI (dist/cli.cjs, what users install) as a real process.
 import { type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
-export const CLI = join(ROOT, "dist/cli.mjs");
+export const CLI = join(ROOT, "dist/cli.cjs");
 
 export interface Sandbox {
   dir: string;

@@ -101,7 +101,7 @@ test("an out-of-date hook", () => {
 test("the hook's CLI or node is gone", () => {
   for (const key of ["SHARDS_HOOK_CLI", "SHARDS_HOOK_NODE"]) {
     const sb0 = sandbox();
-    const copy = join(sb0.dir, "pkg", key === "SHARDS_HOOK_CLI" ? "cli.mjs" : "node");
+    const copy = join(sb0.dir, "pkg", key === "SHARDS_HOOK_CLI" ? "cli.cjs" : "node");
     mkdirSync(join(sb0.dir, "pkg"));
     copyFileSync(key === "SHARDS_HOOK_CLI" ? CLI : process.execPath, copy);
     const { sb, r } = healthy({ [key]: copy });

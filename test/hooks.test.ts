@@ -134,8 +134,18 @@ test("30 git worktree add at once over 3 repositories: 33 ranges, no overlap, a 
   const sb = sandbox();
   const repos = ["a", "b", "c"].map((name) => repo(sb, name));
   for (const r of repos) install(sb, r);
+  // Concurrent `git worktree add` in one repository can trip over each other inside git
+  // itself ("fatal: failed to read .git/worktrees/<other>/commondir"), before any worktree
+  // or hook exists; such an add is started again, as a person would (with -B, as the
+  // branch may exist by then). Shards is not involved.
+  const add = async (r: string, args: string[]) => {
+    for (let attempt = 0; ; attempt++) {
+      const res = await gitAsync(sb, r, attempt === 0 ? args : args.map((a) => (a === "-b" ? "-B" : a)));
+      if (res.status === 0 || attempt === 5 || !/^fatal: failed to read .*\/worktrees\//m.test(res.stderr)) return res;
+    }
+  };
   const adds = repos.flatMap((r, i) =>
-    Array.from({ length: 10 }, (_, k) => gitAsync(sb, r, ["worktree", "add", "-q", "-b", `w${k}`, join(sb.dir, `wt-${i}-${k}`)])),
+    Array.from({ length: 10 }, (_, k) => add(r, ["worktree", "add", "-q", "-b", `w${k}`, join(sb.dir, `wt-${i}-${k}`)])),
   );
   const results = await Promise.all(adds);
   for (const res of results) {

@@ -21,7 +21,7 @@ test("npm pack + npm install -g gives a working shards", () => {
   };
   const packed = JSON.parse(npm(["pack", "--json", "--pack-destination", sb.dir], ROOT));
   const files = packed[0].files.map((f: { path: string }) => f.path);
-  for (const f of ["dist/cli.mjs", "hooks/post-checkout", "shell/shards.bash", "shell/shards.zsh", "shell/shards.fish", "shell/shards.direnv.sh"])
+  for (const f of ["dist/cli.cjs", "hooks/post-checkout", "shell/shards.bash", "shell/shards.zsh", "shell/shards.fish", "shell/shards.direnv.sh"])
     assert.ok(files.includes(f), `${f} is in the tarball`);
   assert.not.ok(files.some((f: string) => f.startsWith("src/") || f.startsWith("test/")), "no sources in the tarball");
 

@@ -3,7 +3,6 @@ import { basename } from "node:path";
 import type { Shard } from "../allocation.ts";
 import { namedPorts, type Allocation } from "../core/records.ts";
 import { type Config, loadConfig } from "../edges/config.ts";
-import { listeners } from "../edges/ports.ts";
 import { type Worktree, findWorktree } from "../edges/worktree.ts";
 import { logger } from "../output.ts";
 
@@ -43,7 +42,8 @@ export function allocationJson(shard: Shard) {
 }
 
 /** One warning per port of a freed range that something still listens on (a server left behind). */
-export function warnListeners(freed: Allocation): void {
+export async function warnListeners(freed: Allocation): Promise<void> {
+  const { listeners } = await import("../edges/ports.ts");
   const names = namedPorts(freed, freed.names);
   const nameOf = (port: number) => Object.keys(names).find((n) => names[n] === port);
   const seen = new Set<number>();

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { ensureAllocation } from "../allocation.ts";
 import { parseCount } from "../edges/config.ts";
-import { printJson } from "../output.ts";
+import { print, printJson } from "../output.ts";
 import { allocationJson, countArg, jsonArg, pathArg, rangeLine, worktreeAndConfig } from "./_shared.ts";
 
 export default defineCommand({
@@ -11,6 +11,6 @@ export default defineCommand({
     const { wt, config } = await worktreeAndConfig(args.path);
     const shard = await ensureAllocation(wt, config, parseCount(args.count, config));
     if (args.json) printJson(allocationJson(shard));
-    else process.stdout.write(`${rangeLine(shard.record)}\n`);
+    else print(`${rangeLine(shard.record)}\n`);
   },
 });

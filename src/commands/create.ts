@@ -3,9 +3,10 @@ import { basename, dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { ensureAllocation } from "../allocation.ts";
 import { loadConfig, parseCount } from "../edges/config.ts";
-import { findWorktree, git } from "../edges/worktree.ts";
+import { findWorktree } from "../edges/worktree.ts";
+import { git } from "../edges/git.ts";
 import { ShardsError } from "../errors.ts";
-import { printJson } from "../output.ts";
+import { print, printJson } from "../output.ts";
 import { allocationJson, countArg, jsonArg, rangeLine } from "./_shared.ts";
 
 /** Runs git with its output on our stderr, so that stdout stays ours (for --json). */
@@ -53,6 +54,6 @@ export default defineCommand({
       throw error;
     }
     if (args.json) printJson(allocationJson(shard));
-    else process.stdout.write(`${wt.root}\n${rangeLine(shard.record)}\n`);
+    else print(`${wt.root}\n${rangeLine(shard.record)}\n`);
   },
 });

@@ -1,9 +1,11 @@
+import { print } from "../output.ts";
 import { existsSync, realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
 import { releaseAllocation } from "../allocation.ts";
 import { formatRange } from "../core/records.ts";
-import { findWorktree, git, listWorktrees } from "../edges/worktree.ts";
+import { findWorktree } from "../edges/worktree.ts";
+import { git, listWorktrees } from "../edges/git.ts";
 import { ShardsError } from "../errors.ts";
 import { warnListeners } from "./_shared.ts";
 
@@ -16,7 +18,7 @@ export default defineCommand({
   async run({ args }) {
     const here = findWorktree(process.cwd());
     const asPath = resolve(args.target);
-    const path = existsSync(asPath) ? realpathSync(asPath) : asPath;
+    const path = existsSync(asPath) ? realpathSync.native(asPath) : asPath;
     const listed = listWorktrees(here.repo);
     const target = listed.find((w) => w.path === path) ?? listed.find((w) => w.branch === args.target);
     if (!target) throw new ShardsError(`no worktree with branch or path ${args.target} (see \`shards list\`)`);
@@ -26,9 +28,9 @@ export default defineCommand({
     const removed = git(["worktree", "remove", ...(args.force ? ["--force"] : []), target.path], here.repo);
     if (removed.status !== 0)
       throw new ShardsError(`git worktree remove failed: ${removed.stderr.trim().split("\n")[0]}${args.force ? "" : " (use --force)"}`);
-    const freed = await releaseAllocation((r) => (gitDir ? r.gitDir === gitDir : r.path === target.path));
-    if (!freed) return void process.stdout.write(`removed ${target.path} (it had no ports)\n`);
-    process.stdout.write(`removed ${target.path}; freed ports ${formatRange(freed)}\n`);
-    warnListeners(freed);
+    const freed = releaseAllocation((r) => (gitDir ? r.gitDir === gitDir : r.path === target.path));
+    if (!freed) return void print(`removed ${target.path} (it had no ports)\n`);
+    print(`removed ${target.path}; freed ports ${formatRange(freed)}\n`);
+    await warnListeners(freed);
   },
 });

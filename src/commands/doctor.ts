@@ -7,9 +7,9 @@ import { formatRange } from "../core/records.ts";
 import { loadConfig } from "../edges/config.ts";
 import { type HookTarget, PREVIOUS_SUFFIX, currentRuntime, hookState, hookTarget, lefthookLine } from "../edges/hooks.ts";
 import { inspectRegistry } from "../edges/registry.ts";
-import { type Worktree, findWorktree, isStale } from "../edges/worktree.ts";
+import { type Worktree, findWorktree, staleTest } from "../edges/worktree.ts";
 import { NotAWorktreeError } from "../errors.ts";
-import { printJson } from "../output.ts";
+import { print, printJson } from "../output.ts";
 import { jsonArg } from "./_shared.ts";
 
 interface Check {
@@ -77,7 +77,7 @@ function checkRegistry(): Check[] {
       fail("registry", `registry ${state.path}: ${state.problems.join("; ")}`, "run `shards prune` (it keeps the damaged file aside and rewrites the valid records)"),
     );
   else checks.push(pass("registry", `registry ${state.path}: ${state.records.length} allocations`));
-  const stale = state.records.filter(isStale);
+  const stale = state.records.filter(staleTest());
   if (stale.length > 0)
     checks.push(fail("stale", `${stale.length} stale allocation${stale.length === 1 ? "" : "s"}: ${stale.map((r) => `${formatRange(r)} (${r.path})`).join(", ")}`, "run `shards prune`"));
   else checks.push(pass("stale", "no stale allocations"));
@@ -110,7 +110,7 @@ export default defineCommand({
     const ok = checks.every((c) => c.ok);
     if (!ok) process.exitCode = 1;
     if (args.json) return printJson({ ok, checks });
-    if (ok) return void process.stdout.write(`all good (${checks.map((c) => c.name).join(", ")})\n`);
+    if (ok) return void print(`all good (${checks.map((c) => c.name).join(", ")})\n`);
     for (const c of checks) if (!c.ok) process.stderr.write(`shards: ${c.message}; fix: ${c.fix}\n`);
   },
 });

@@ -1,3 +1,4 @@
+import { print } from "../output.ts";
 import { defineCommand } from "citty";
 import { ensureAllocation, envOf, findAllocation } from "../allocation.ts";
 import { ENV_FORMATS, type EnvFormat, renderEnv } from "../core/env.ts";
@@ -18,8 +19,8 @@ export default defineCommand({
   async run({ args }) {
     const { wt, config } = await worktreeAndConfig(args.path);
     const format = args.format as EnvFormat;
-    if (args.allocate) return void process.stdout.write(renderEnv((await ensureAllocation(wt, config)).env, format));
-    const record = await findAllocation(wt.gitDir);
-    process.stdout.write(renderEnv(record ? envOf(record, config, wt.root) : {}, format));
+    if (args.allocate) return void print(renderEnv((await ensureAllocation(wt, config)).env, format));
+    const record = findAllocation(wt.gitDir);
+    print(renderEnv(record ? envOf(record, config, wt.root) : {}, format));
   },
 });

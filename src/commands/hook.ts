@@ -1,5 +1,8 @@
+import { print } from "../output.ts";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { defineCommand } from "citty";
+import { packageRoot } from "../edges/hooks.ts";
 import { UsageError } from "../errors.ts";
 
 const FILES = { bash: "shards.bash", zsh: "shards.zsh", fish: "shards.fish", direnv: "shards.direnv.sh" };
@@ -10,7 +13,6 @@ export default defineCommand({
   run({ args }) {
     const file = FILES[args.shell as keyof typeof FILES];
     if (!file) throw new UsageError(`unknown shell ${JSON.stringify(args.shell)}: use bash, zsh, fish or direnv`);
-    // dist/cli.mjs -> ../shell/, in the repository and in the installed package alike.
-    process.stdout.write(readFileSync(new URL(`../shell/${file}`, import.meta.url)));
+    print(readFileSync(join(packageRoot(), "shell", file), "utf8"));
   },
 });

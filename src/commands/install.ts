@@ -1,3 +1,4 @@
+import { print } from "../output.ts";
 import { basename } from "node:path";
 import { defineCommand } from "citty";
 import { ensureAllocation } from "../allocation.ts";
@@ -29,14 +30,14 @@ export default defineCommand({
       // `lefthook install` rewrites the hooks it manages: the call belongs in its config.
       // The local config, since the line holds this machine's paths. Not a failure: the
       // step left is the user's, as with `direnv allow`.
-      process.stdout.write(
+      print(
         `lefthook runs the git hooks here; add this line to ${target.local} (your own, uncommitted lefthook config), then run \`lefthook install\`:\n` +
           `${lefthookLine(rt)}\n`,
       );
     } else {
-      process.stdout.write(`${installedLine(target, installHook(target, rt))}\n`);
+      print(`${installedLine(target, installHook(target, rt))}\n`);
     }
     const shard = await ensureAllocation(wt, config);
-    process.stdout.write(`${rangeLine(shard.record)}\n`);
+    print(`${rangeLine(shard.record)}\n`);
   },
 });

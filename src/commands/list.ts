@@ -2,9 +2,10 @@ import { defineCommand } from "citty";
 import { type Allocation, namedPorts } from "../core/records.ts";
 import { listeningPorts } from "../edges/ports.ts";
 import { readRecords } from "../edges/registry.ts";
-import { type Worktree, findWorktree, isStale, listWorktrees } from "../edges/worktree.ts";
+import { type Worktree, findWorktree, staleTest } from "../edges/worktree.ts";
+import { listWorktrees } from "../edges/git.ts";
 import { ShardsError } from "../errors.ts";
-import { printJson } from "../output.ts";
+import { print, printJson } from "../output.ts";
 import { jsonArg } from "./_shared.ts";
 
 interface Row {
@@ -19,14 +20,20 @@ interface Row {
   listening: number[];
 }
 
-function rowOf(r: Allocation, listening: Set<number>): Row {
+/** What every row needs to know about the machine now. */
+interface Now {
+  listening: Set<number>;
+  isStale: (r: Allocation) => boolean;
+}
+
+function rowOf(r: Allocation, { listening, isStale }: Now): Row {
   const inRange = [...listening].filter((p) => p >= r.start && p <= r.end).sort((a, b) => a - b);
   const { path, branch, repo, start, end, count } = r;
   return { path, branch, repo, start, end, count, ports: namedPorts(r, r.names), state: isStale(r) ? "stale" : "ok", listening: inRange };
 }
 
 /** This repository's worktrees from git, with or without a range, then its stale records. */
-function repoRows(here: Worktree, records: Allocation[], listening: Set<number>): Row[] {
+function repoRows(here: Worktree, records: Allocation[], now: Now): Row[] {
   const rows: Row[] = [];
   const shown = new Set<Allocation>();
   for (const w of listWorktrees(here.root)) {
@@ -40,12 +47,12 @@ function repoRows(here: Worktree, records: Allocation[], listening: Set<number>)
     const record = records.find((r) => (gitDir ? r.gitDir === gitDir : r.path === w.path));
     if (record) {
       shown.add(record);
-      rows.push(rowOf(record, listening));
+      rows.push(rowOf(record, now));
     } else {
       rows.push({ path: w.path, branch: w.branch, repo: here.repo, start: null, end: null, count: null, ports: {}, state: "none", listening: [] });
     }
   }
-  for (const r of records) if (r.repo === here.repo && !shown.has(r)) rows.push(rowOf(r, listening));
+  for (const r of records) if (r.repo === here.repo && !shown.has(r)) rows.push(rowOf(r, now));
   return rows;
 }
 
@@ -74,21 +81,21 @@ export default defineCommand({
     json: jsonArg,
   },
   async run({ args }) {
-    const records = await readRecords();
-    const listening = listeningPorts();
+    const records = readRecords();
+    const now: Now = { listening: listeningPorts(), isStale: staleTest() };
     let here: Worktree | null = null;
     try {
       here = findWorktree(process.cwd());
     } catch (error) {
       if (!args.all) throw new ShardsError(`${(error as Error).message}; or use shards list --all`);
     }
-    const rows = here ? repoRows(here, records, listening) : [];
+    const rows = here ? repoRows(here, records, now) : [];
     if (args.all) {
       const shown = new Set(rows.map((r) => r.path));
-      for (const r of records) if (!shown.has(r.path)) rows.push(rowOf(r, listening));
+      for (const r of records) if (!shown.has(r.path)) rows.push(rowOf(r, now));
     }
     if (args.json) printJson(rows);
-    else if (rows.length === 0) process.stdout.write("no allocations\n");
-    else process.stdout.write(table(rows));
+    else if (rows.length === 0) print("no allocations\n");
+    else print(table(rows));
   },
 });

@@ -1,11 +1,11 @@
-// What the git hook runs on a new worktree (hidden: people run `shards allocate`). It must
-// never make `git worktree add` fail: every failure, even a bug, is one warning line and
-// exit 0. Its output goes into git's own output, hence the `shards:` prefix.
-import { defineCommand } from "citty";
+// What the git hook runs on a new worktree: `shards post-checkout <previous> <new> <flag>`.
+// Not a citty command: cli.ts calls it before loading citty, since it runs inside every
+// `git worktree add`. It must never make that fail: every failure, even a bug, is one
+// warning line and exit 0. Its output goes into git's own, hence the `shards:` prefix.
 import { ensureAllocation } from "../allocation.ts";
-import { NULL_IDS } from "../edges/hooks.ts";
+import { NULL_IDS } from "../edges/worktree.ts";
 import { ShardsError } from "../errors.ts";
-import { logger } from "../output.ts";
+import { logger, print } from "../output.ts";
 import { rangeLine, worktreeAndConfig } from "./_shared.ts";
 
 function reason(error: unknown): string {
@@ -13,22 +13,14 @@ function reason(error: unknown): string {
   return error instanceof ShardsError ? message : `${message} (a bug in shards; please report it)`;
 }
 
-export default defineCommand({
-  meta: { name: "post-checkout", description: "Run by the git hook: allocate for a new worktree", hidden: true },
-  args: {
-    previous: { type: "positional", required: false, description: "Previous HEAD (git's first argument)" },
-    head: { type: "positional", required: false, description: "New HEAD" },
-    flag: { type: "positional", required: false, description: "1 for a branch checkout" },
-  },
-  async run({ args }) {
-    // The hooks test this already; a hook manager wired by hand might not.
-    if (args.previous !== undefined && !NULL_IDS.includes(args.previous)) return;
-    try {
-      const { wt, config } = await worktreeAndConfig(undefined);
-      const shard = await ensureAllocation(wt, config);
-      process.stdout.write(`shards: ${rangeLine(shard.record)}\n`);
-    } catch (error) {
-      logger.warn(`no ports allocated: ${reason(error)}`);
-    }
-  },
-});
+export default async function postCheckout([previous]: string[]): Promise<void> {
+  // The hook tests this already; a hook manager wired by hand might not.
+  if (previous !== undefined && !NULL_IDS.includes(previous)) return;
+  try {
+    const { wt, config } = await worktreeAndConfig(undefined);
+    const shard = await ensureAllocation(wt, config);
+    print(`shards: ${rangeLine(shard.record)}\n`);
+  } catch (error) {
+    logger.warn(`no ports allocated: ${reason(error)}`);
+  }
+}

@@ -1,3 +1,4 @@
+import { print } from "../output.ts";
 import { defineCommand } from "citty";
 import { pruneAllocations } from "../allocation.ts";
 import { formatRange } from "../core/records.ts";
@@ -8,11 +9,11 @@ export default defineCommand({
   args: { "dry-run": { type: "boolean", description: "Only say what would be freed" } },
   async run({ args }) {
     const dryRun = Boolean(args["dry-run"]);
-    const dropped = await pruneAllocations(dryRun);
-    if (dropped.length === 0) return void process.stdout.write("nothing to prune\n");
+    const dropped = pruneAllocations(dryRun);
+    if (dropped.length === 0) return void print("nothing to prune\n");
     for (const r of dropped) {
-      process.stdout.write(`${dryRun ? "would free" : "freed"} ports ${formatRange(r)} (${label(r)}, ${r.path})\n`);
-      warnListeners(r);
+      print(`${dryRun ? "would free" : "freed"} ports ${formatRange(r)} (${label(r)}, ${r.path})\n`);
+      await warnListeners(r);
     }
   },
 });

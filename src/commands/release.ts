@@ -1,3 +1,4 @@
+import { print } from "../output.ts";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
@@ -13,8 +14,8 @@ export default defineCommand({
     const target = resolve(args.path ?? ".");
     // A worktree that is already gone is released by the path it had.
     const gitDir = existsSync(target) ? findWorktree(target).gitDir : null;
-    const freed = await releaseAllocation((r) => (gitDir ? r.gitDir === gitDir : r.path === target));
-    if (freed) process.stdout.write(`released ports ${formatRange(freed)} (${label(freed)})\n`);
-    else process.stdout.write(`no ports to release for ${target}\n`);
+    const freed = releaseAllocation((r) => (gitDir ? r.gitDir === gitDir : r.path === target));
+    if (freed) print(`released ports ${formatRange(freed)} (${label(freed)})\n`);
+    else print(`no ports to release for ${target}\n`);
   },
 });

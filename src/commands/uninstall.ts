@@ -2,7 +2,7 @@ import { basename } from "node:path";
 import { defineCommand } from "citty";
 import { PREVIOUS_SUFFIX, currentRuntime, hookState, hookTarget, uninstallHook } from "../edges/hooks.ts";
 import { findWorktree } from "../edges/worktree.ts";
-import { logger } from "../output.ts";
+import { logger, print } from "../output.ts";
 
 export default defineCommand({
   meta: { name: "uninstall", description: "Remove the git hook and put back the one that was there" },
@@ -11,19 +11,19 @@ export default defineCommand({
     if (target.kind === "lefthook") {
       // Never edit the user's lefthook config; say where our line is, if it is there.
       const state = hookState(target, currentRuntime());
-      if (state.installed) process.stdout.write(`lefthook runs the git hooks here; remove the shards post-checkout line from your lefthook config\n`);
-      else process.stdout.write("no shards hook installed\n");
+      if (state.installed) print(`lefthook runs the git hooks here; remove the shards post-checkout line from your lefthook config\n`);
+      else print("no shards hook installed\n");
       return;
     }
     const outcome = uninstallHook(target);
     const name = basename(target.file);
     switch (outcome) {
       case "removed":
-        return void process.stdout.write(`removed the shards post-checkout hook from ${target.kind === "husky" ? target.file : target.dir}\n`);
+        return void print(`removed the shards post-checkout hook from ${target.kind === "husky" ? target.file : target.dir}\n`);
       case "restored":
-        return void process.stdout.write(`removed the shards post-checkout hook from ${target.dir} and put back the one that was there\n`);
+        return void print(`removed the shards post-checkout hook from ${target.dir} and put back the one that was there\n`);
       case "nothing":
-        return void process.stdout.write("no shards hook installed\n");
+        return void print("no shards hook installed\n");
       case "foreign":
         // Someone replaced our hook; theirs stays, and so does the one we kept aside.
         logger.warn(`${target.file} is no longer shards' hook; left it, and left ${name}${PREVIOUS_SUFFIX} beside it for you to keep or delete`);

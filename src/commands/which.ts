@@ -3,7 +3,7 @@ import { namedPorts } from "../core/records.ts";
 import { listeners } from "../edges/ports.ts";
 import { readRecords } from "../edges/registry.ts";
 import { ShardsError } from "../errors.ts";
-import { printJson } from "../output.ts";
+import { print, printJson } from "../output.ts";
 import { jsonArg, label } from "./_shared.ts";
 
 function parsePort(raw: string): number {
@@ -17,7 +17,7 @@ export default defineCommand({
   args: { port: { type: "positional", required: true, description: "A TCP port" }, json: jsonArg },
   async run({ args }) {
     const port = parsePort(String(args.port));
-    const record = (await readRecords()).find((r) => port >= r.start && port <= r.end);
+    const record = readRecords().find((r) => port >= r.start && port <= r.end);
     const name = record ? (Object.entries(namedPorts(record, record.names)).find(([, p]) => p === port)?.[0] ?? null) : null;
     const found = listeners({ owners: true }).filter((l) => l.port === port);
     const holder = found.find((l) => l.pid !== null) ?? found[0];
@@ -37,6 +37,6 @@ export default defineCommand({
       : result.pid === null
         ? "something listens on it (process not visible to this user)"
         : `listening: pid ${result.pid} (${result.command ?? "unknown"})`;
-    process.stdout.write(`${owner}\n${listening}\n`);
+    print(`${owner}\n${listening}\n`);
   },
 });

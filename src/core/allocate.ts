@@ -31,14 +31,24 @@ export type AllocationResult =
 
 /** Lowest aligned block of `count` ports that is free, inside the pool and off the exclude list. */
 export function firstFit(taken: readonly Range[], pool: Pool, count: number, busy?: ReadonlySet<number>): Range | null {
+  // One sweep: candidates rise, so a range that ends below the current one never matters again.
+  const byStart = [...taken].sort((a, b) => a.start - b.start);
+  let next = 0;
   for (let start = pool.basePort; start + count - 1 <= pool.maxPort; start += pool.portCount) {
     const block = { start, end: start + count - 1, count };
-    if (taken.some((r) => overlaps(r, block))) continue;
+    while (next < byStart.length && byStart[next].end < block.start) next++;
+    if (overlapsAny(byStart, next, block)) continue;
     if (pool.exclude.some((p) => p >= block.start && p <= block.end)) continue;
     if (busy && hasBusyPort(block, busy)) continue;
     return block;
   }
   return null;
+}
+
+/** Does `block` overlap a range of `byStart` (sorted by start) from index `from` on? */
+function overlapsAny(byStart: readonly Range[], from: number, block: Range): boolean {
+  for (let i = from; i < byStart.length && byStart[i].start <= block.end; i++) if (overlaps(byStart[i], block)) return true;
+  return false;
 }
 
 function hasBusyPort(block: Range, busy: ReadonlySet<number>): boolean {

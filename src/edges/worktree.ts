@@ -1,10 +1,13 @@
 // Where a worktree's git dir, top level and branch are. Read from `.git` files directly:
-// this runs in the hook on every new worktree, and a file read is cheaper than `git`.
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+// this runs in the hook on every new worktree, and a file read is cheaper than `git`
+// (running git lives in git.ts, which the hook's path does not load).
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { Allocation } from "../core/records.ts";
 import { NotAWorktreeError, ShardsError } from "../errors.ts";
+
+/** The previous HEAD git passes to post-checkout for a new worktree (SHA-1 and SHA-256). */
+export const NULL_IDS = ["0".repeat(40), "0".repeat(64)];
 
 export interface Worktree {
   /** Top level, as `git rev-parse --show-toplevel` prints it (symlinks resolved). */
@@ -59,14 +62,14 @@ export function findWorktree(from: string): Worktree {
   if (!isDirectory(start)) throw new ShardsError(`no such directory: ${start}`);
   for (let dir = start; ; dir = dirname(dir)) {
     const found = gitDirAt(dir);
-    if (found) return describe(realpathSync(dir), realpathSync(found));
+    if (found) return describe(realpathSync.native(dir), realpathSync.native(found));
     if (dirname(dir) === dir) throw new NotAWorktreeError(start);
   }
 }
 
 function describe(root: string, gitDir: string): Worktree {
   const common = readValue(join(gitDir, "commondir"));
-  const commonDir = common ? realpathSync(resolve(gitDir, common)) : gitDir;
+  const commonDir = common ? realpathSync.native(resolve(gitDir, common)) : gitDir;
   const repo = basename(commonDir) === ".git" ? dirname(commonDir) : commonDir;
   return { root, gitDir, commonDir, repo, branch: branchOf(gitDir) };
 }
@@ -86,50 +89,36 @@ export function currentPath(record: Pick<Allocation, "gitDir" | "path">): string
   return null;
 }
 
-export const isStale = (record: Allocation): boolean => currentPath(record) === null;
+/**
+ * A staleness test for many records at once (rule 5 runs before every new allocation):
+ * a directory listing is read once and shared by every record in that directory, so a
+ * thousand worktrees of a few repositories cost a few reads, not two thousand stats.
+ */
+export function staleTest(): (record: Allocation) => boolean {
+  const listings = new Map<string, Set<string> | null>();
+  const exists = (path: string) => {
+    const slash = path.lastIndexOf("/");
+    const dir = path.slice(0, slash) || "/";
+    let names = listings.get(dir);
+    if (names === undefined) {
+      names = readdirOrNull(dir);
+      listings.set(dir, names);
+    }
+    // An unreadable directory says nothing: ask about the path itself.
+    return names ? names.has(path.slice(slash + 1)) : existsSync(path);
+  };
+  return (record) => !exists(record.gitDir) || (!exists(record.path) && currentPath(record) === null);
+}
+
+function readdirOrNull(dir: string): Set<string> | null {
+  try {
+    return new Set(readdirSync(dir));
+  } catch {
+    return null;
+  }
+}
+
 
 export function envFilePath(gitDir: string): string {
   return join(gitDir, "shards.env");
-}
-
-export interface GitResult {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs git; GIT_DIR and friends from a calling hook must not redirect it. */
-export function git(args: string[], cwd: string, inherit = false): GitResult {
-  const env = { ...process.env };
-  for (const key of ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR"]) delete env[key];
-  const result = spawnSync("git", args, {
-    cwd,
-    env,
-    encoding: "utf8",
-    stdio: inherit ? ["inherit", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
-  });
-  if (result.error) throw new ShardsError(`cannot run git: ${result.error.message}`);
-  return { status: result.status ?? 1, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
-}
-
-export interface ListedWorktree {
-  path: string;
-  branch: string | null;
-  bare: boolean;
-}
-
-/** `git worktree list`, NUL-separated so that any path survives. */
-export function listWorktrees(cwd: string): ListedWorktree[] {
-  const out = git(["worktree", "list", "--porcelain", "-z"], cwd);
-  if (out.status !== 0) throw new ShardsError(`git worktree list failed: ${out.stderr.trim()}`);
-  const list: ListedWorktree[] = [];
-  let current: ListedWorktree | null = null;
-  for (const field of out.stdout.split("\0")) {
-    if (field.startsWith("worktree ")) {
-      current = { path: field.slice("worktree ".length), branch: null, bare: false };
-      list.push(current);
-    } else if (current && field.startsWith("branch refs/heads/")) current.branch = field.slice("branch refs/heads/".length);
-    else if (current && field === "bare") current.bare = true;
-  }
-  return list;
 }
