@@ -18,7 +18,8 @@
 # The prompt hook: does nothing unless the directory changed. Keeps $? for the prompt.
 _shards_hook() {
   local status=$? nocase=
-  if shopt -q nocasematch; then nocase=1; shopt -u nocasematch; fi
+  # nocasematch would make every [[ == ]] below ignore case; $BASHOPTS is cheaper than shopt.
+  if [[ :$BASHOPTS: == *:nocasematch:* ]]; then nocase=1; shopt -u nocasematch; fi
   if [[ $PWD != "${_shards_pwd-}" || ${OLDPWD-} != "${_shards_oldpwd-}" ]]; then
     _shards_pwd=$PWD _shards_oldpwd=${OLDPWD-}
     _shards_reload
@@ -29,20 +30,29 @@ _shards_hook() {
 
 # Reads the environment of the worktree holding $PWD (none outside one) and applies it.
 _shards_reload() {
-  local _shards_gitdir= _shards_entries=()
-  if _shards_find_gitdir "$PWD"; then _shards_read "$_shards_gitdir/shards.env"; fi
+  local _shards_gitdir= _shards_entries=() data=
+  if _shards_find_gitdir "$PWD" && [[ -f $_shards_gitdir/shards.env && -r $_shards_gitdir/shards.env ]]; then
+    IFS= read -r -d '' data <"$_shards_gitdir/shards.env"
+  fi
+  # The same file as the one applied last (a cd within one worktree): nothing to do. Each
+  # worktree's file names its own SHARD_ROOT, so two worktrees never look the same.
+  if [[ -n ${_shards_applied+set} && $data == "$_shards_applied" ]]; then return 0; fi
+  _shards_parse "$data"
   _shards_apply
+  _shards_applied=$data
 }
 
 # Walks up from $1 to the nearest .git; sets _shards_gitdir. Returns 1 outside a worktree.
 _shards_find_gitdir() {
   local dir=$1 line
   while :; do
-    if [[ -d $dir/.git ]]; then
+    # One stat for the common case of a directory with no .git at all.
+    if [[ ! -e $dir/.git ]]; then
+      :
+    elif [[ -d $dir/.git ]]; then
       _shards_gitdir=$dir/.git
       return 0
-    fi
-    if [[ -f $dir/.git ]]; then
+    elif [[ -f $dir/.git ]]; then
       # A linked worktree (or submodule): "gitdir: <path>", relative to this directory.
       line=
       IFS= read -r -d '' line <"$dir/.git" || :
@@ -58,15 +68,16 @@ _shards_find_gitdir() {
   done
 }
 
-# Appends the valid KEY=VALUE lines of the file $1 to _shards_entries; ignores the rest.
-_shards_read() {
-  local line key value
-  [[ -f $1 && -r $1 ]] || return 0
-  while IFS= read -r line || [[ -n $line ]]; do
+# Appends the valid KEY=VALUE lines of the text $1 (shards.env) to _shards_entries; ignores the rest.
+_shards_parse() {
+  local data=$1 line key value
+  while [[ -n $data ]]; do
+    line=${data%%$'\n'*}
+    if [[ $data == *$'\n'* ]]; then data=${data#*$'\n'}; else data=; fi
     [[ $line == *=* ]] || continue
     key=${line%%=*} value=${line#*=}
     if _shards_valid "$key" "$value"; then _shards_entries+=("$key=$value"); fi
-  done <"$1"
+  done
   return 0
 }
 
@@ -91,47 +102,34 @@ _shards_valid() {
 
 # Makes the environment hold _shards_entries: puts back the keys set before that are not
 # in it, remembers what the new keys held, exports them, and records the keys set.
+# (for loops over space-separated words, not string surgery: this runs on every cd.)
 _shards_apply() {
-  local entry key keys=' ' rest=${_SHARDS_KEYS-}
+  local entry key old keys=' ' IFS=' '
   for entry in ${_shards_entries[@]+"${_shards_entries[@]}"}; do
     key=${entry%%=*}
     [[ $keys == *" $key "* ]] || keys+="$key "
   done
-  while [[ -n $rest ]]; do
-    key=${rest%% *}; rest=${rest#"$key"}; rest=${rest# }
-    if [[ -n $key && $keys != *" $key "* ]] && _shards_valid_key "$key"; then _shards_restore "$key"; fi
+  # _SHARDS_KEYS comes from the environment: only our own names are put back, and a value
+  # that could glob is not split at all.
+  if [[ ${_SHARDS_KEYS-} != *[\*\?\[]* ]]; then
+    for key in ${_SHARDS_KEYS-}; do
+      case $key in PORT | SHARD_?*) ;; *) continue ;; esac
+      [[ $keys != *" $key "* ]] || continue
+      old=_SHARDS_OLD_$key
+      if [[ -n ${!old+set} ]]; then export "$key=${!old}"; else unset -v "$key"; fi
+      unset -v "$old"
+    done
+  fi
+  # What the new keys held before shards, or that they were unset.
+  for key in $keys; do
+    [[ " ${_SHARDS_KEYS-} " != *" $key "* ]] || continue
+    old=_SHARDS_OLD_$key
+    if [[ -n ${!key+set} ]]; then export "$old=${!key}"; else unset -v "$old"; fi
   done
-  rest=${keys# }
-  while [[ -n $rest ]]; do
-    key=${rest%% *}; rest=${rest#"$key"}; rest=${rest# }
-    [[ " ${_SHARDS_KEYS-} " == *" $key "* ]] || _shards_save "$key"
-  done
-  for entry in ${_shards_entries[@]+"${_shards_entries[@]}"}; do
-    export "${entry%%=*}=${entry#*=}" 2>/dev/null
-  done
+  for entry in ${_shards_entries[@]+"${_shards_entries[@]}"}; do export "$entry"; done
   keys=${keys# } keys=${keys% }
   if [[ -n $keys ]]; then export _SHARDS_KEYS="$keys"; else unset -v _SHARDS_KEYS; fi
   return 0
-}
-
-# Remembers what $1 holds now, or that it is unset, in _SHARDS_OLD_$1.
-_shards_save() {
-  if [[ -n ${!1+set} ]]; then
-    export "_SHARDS_OLD_$1=${!1}"
-  else
-    unset -v "_SHARDS_OLD_$1"
-  fi
-}
-
-# Puts back what $1 held before shards set it.
-_shards_restore() {
-  local old=_SHARDS_OLD_$1
-  if [[ -n ${!old+set} ]]; then
-    export "$1=${!old}" 2>/dev/null
-  else
-    unset -v "$1" 2>/dev/null
-  fi
-  unset -v "$old"
 }
 
 # Puts _shards_hook first in PROMPT_COMMAND (a string, or an array in bash 5.1+), once.
