@@ -28,7 +28,8 @@ function readEnvFile(gitDir: string): string | null {
 /** Writes shards.env only when its content changes (rule 11 rewrites it on every ask). */
 function writeEnvFile(gitDir: string, env: ShardEnv): void {
   const text = renderEnvFile(env);
-  if (readEnvFile(gitDir) !== text) writeFileAtomic(envFilePath(gitDir), text);
+  // No fsync: a copy of the registry's record, written again on the next ask (rule 11).
+  if (readEnvFile(gitDir) !== text) writeFileAtomic(envFilePath(gitDir), text, { fsync: false });
 }
 
 function removeEnvFile(gitDir: string): void {

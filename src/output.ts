@@ -3,7 +3,7 @@
 // Both are written with fs.writeSync: process.stdout would load node:stream (~2 ms) on the
 // hook's path, and a CLI that exits right after printing must not lose buffered output.
 import { writeSync } from "node:fs";
-import { createConsola } from "consola/core";
+import { type ConsolaInstance, createConsola } from "consola/core";
 
 function write(fd: 1 | 2, text: string): void {
   try {
@@ -20,16 +20,26 @@ export function print(text: string): void {
   write(1, text);
 }
 
-export const logger = createConsola({
-  reporters: [
-    {
-      log({ type, args }) {
-        const prefix = type === "warn" ? "shards: warning: " : "shards: ";
-        write(2, `${prefix}${args.join(" ")}\n`);
+let consola: ConsolaInstance | undefined;
+
+/** Made on first use: most runs (and the hook's) print no message at all. */
+function messages(): ConsolaInstance {
+  consola ??= createConsola({
+    reporters: [
+      {
+        log({ type, args }) {
+          const prefix = type === "warn" ? "shards: warning: " : "shards: ";
+          write(2, `${prefix}${args.join(" ")}\n`);
+        },
       },
-    },
-  ],
-});
+    ],
+  });
+  return consola;
+}
+
+export const logger = {
+  warn: (message: string) => messages().warn(message),
+};
 
 export function printJson(value: unknown): void {
   print(`${JSON.stringify(value, null, 2)}\n`);

@@ -1,6 +1,6 @@
 // What the git hook runs on a new worktree: `shards post-checkout <previous> <new> <flag>`.
-// Not a citty command: cli.ts calls it before loading citty, since it runs inside every
-// `git worktree add`. It must never make that fail: every failure, even a bug, is one
+// Not a citty command but a bundle of its own (dist/post-checkout.cjs, chosen by cli.ts),
+// since it runs inside every `git worktree add`. It must never make that fail: every failure, even a bug, is one
 // warning line and exit 0. Its output goes into git's own, hence the `shards:` prefix.
 import { ensureAllocation } from "../allocation.ts";
 import { NULL_IDS } from "../edges/worktree.ts";
@@ -13,7 +13,7 @@ function reason(error: unknown): string {
   return error instanceof ShardsError ? message : `${message} (a bug in shards; please report it)`;
 }
 
-export default async function postCheckout([previous]: string[]): Promise<void> {
+async function postCheckout([previous]: string[]): Promise<void> {
   // The hook tests this already; a hook manager wired by hand might not.
   if (previous !== undefined && !NULL_IDS.includes(previous)) return;
   try {
@@ -24,3 +24,5 @@ export default async function postCheckout([previous]: string[]): Promise<void> 
     logger.warn(`no ports allocated: ${reason(error)}`);
   }
 }
+
+void postCheckout(process.argv.slice(3));

@@ -6,15 +6,18 @@ import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, statSyn
 
 let counter = 0;
 
-/** Without `mode`, a file that exists keeps its mode; a new one gets 0644. */
-export function writeFileAtomic(path: string, text: string, mode?: number): void {
+/**
+ * Without `mode`, a file that exists keeps its mode; a new one gets 0644. `fsync: false` is
+ * for copies that can be written again from the source of truth (shards.env).
+ */
+export function writeFileAtomic(path: string, text: string, { mode, fsync = true }: { mode?: number; fsync?: boolean } = {}): void {
   const temp = `${path}.${process.pid}.${counter++}.tmp`;
   let fd: number | undefined;
   try {
     fd = openSync(temp, "wx", 0o600);
     fchmodSync(fd, mode ?? existingMode(path) ?? 0o644);
     writeSync(fd, text);
-    fsyncSync(fd);
+    if (fsync) fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
     renameSync(temp, path);

@@ -146,7 +146,7 @@ export function hookTarget(wt: Worktree): HookTarget {
 function writeHook(file: string, content: string, mode?: number): void {
   mkdirSync(dirname(file), { recursive: true });
   // Atomic: git may run the hook at any moment, and must never see half a file.
-  writeFileAtomic(file, content, mode);
+  writeFileAtomic(file, content, { mode });
 }
 
 function isOurs(file: string): boolean {
