@@ -20,8 +20,8 @@ export interface Allocation extends Range {
 }
 
 export const REGISTRY_VERSION = 1;
-export const MIN_PORT = 1;
-export const MAX_PORT = 65535;
+const MIN_PORT = 1;
+const MAX_PORT = 65535;
 
 export function isValidRange(r: Range): boolean {
   return (

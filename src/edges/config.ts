@@ -56,7 +56,7 @@ function packageJsonHasKey(cwd: string): boolean {
 }
 
 /** Whether any file c12 would read exists: decided with a readdir, before importing c12. */
-export function hasConfigFile(cwd: string, env: NodeJS.ProcessEnv = process.env): boolean {
+function hasConfigFile(cwd: string, env: NodeJS.ProcessEnv = process.env): boolean {
   const isOurs = (name: string) => name.startsWith("shards.config.") || name === ".shardsrc";
   const dirHas = (dir: string, test: (n: string) => boolean) => {
     try {

@@ -16,7 +16,7 @@ import { writeFileAtomic } from "./files.ts";
 import { LockTimeout, acquireLock } from "./lock.ts";
 import { logger } from "../output.ts";
 
-export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.SHARDS_HOME || join(env.XDG_STATE_HOME || join(homedir(), ".local/state"), "shards");
 }
 

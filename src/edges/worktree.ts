@@ -74,13 +74,13 @@ function describe(root: string, gitDir: string): Worktree {
   return { root, gitDir, commonDir, repo, branch: branchOf(gitDir) };
 }
 
-export function branchOf(gitDir: string): string | null {
+function branchOf(gitDir: string): string | null {
   const head = readText(join(gitDir, "HEAD"))?.trim() ?? "";
   return head.startsWith("ref: refs/heads/") ? head.slice("ref: refs/heads/".length) : null;
 }
 
 /** Where the worktree of a record lives now (it may have moved), or null when it is gone. */
-export function currentPath(record: Pick<Allocation, "gitDir" | "path">): string | null {
+function currentPath(record: Pick<Allocation, "gitDir" | "path">): string | null {
   if (!existsSync(record.gitDir)) return null;
   if (existsSync(record.path)) return record.path;
   // A moved linked worktree: its git dir's `gitdir` file names the new `<path>/.git`.
