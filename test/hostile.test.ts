@@ -62,6 +62,17 @@ test("a read-only state directory: one line, exit 1, nothing changed", () => {
   assert.is(readFileSync(sb.registry, "utf8"), text);
 });
 
+test("a state directory that cannot be made (under /proc): one line at once, never a hang", () => {
+  const sb = sandbox({ SHARDS_HOME: "/proc/shards-cannot-exist/state" });
+  const main = repo(sb);
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [CLI, "allocate"], { cwd: main, env: sb.env, encoding: "utf8", timeout: 20_000 });
+  assert.is(r.signal, null, "it did not hang");
+  assert.is(r.status, 1);
+  assert.is(r.stderr, "shards: cannot create /proc/shards-cannot-exist/state (ENOENT); set SHARDS_HOME to a writable directory\n");
+  assert.ok(Date.now() - started < 5000);
+});
+
 test("paths and branch names with spaces, quotes, $, backticks, newlines and unicode", () => {
   const sb = sandbox();
   const name = "we ird 'q' \"d\" $HOME `id` ü\nnl";

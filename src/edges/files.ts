@@ -2,7 +2,8 @@
 // it. Readers see the old bytes or the new ones, never a part, whatever kills the writer.
 // (Hand-written rather than write-file-atomic: that package loads node:crypto and
 // worker_threads, about 5 ms of every `git worktree add`; see bench/RESULTS.md.)
-import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
 
 let counter = 0;
 
@@ -33,5 +34,26 @@ function existingMode(path: string): number | null {
     return statSync(path).mode & 0o7777;
   } catch {
     return null;
+  }
+}
+
+/**
+ * mkdir -p. Not fs.mkdirSync's `recursive`: where mkdir answers ENOENT under a parent that
+ * exists (/proc, some FUSE file systems), Node's version retries forever, and this runs in
+ * the git hook.
+ */
+export function makeDirectory(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return;
+    if (code !== "ENOENT" || dirname(dir) === dir) throw error;
+    makeDirectory(dirname(dir));
+    try {
+      mkdirSync(dir);
+    } catch (again) {
+      if ((again as NodeJS.ErrnoException).code !== "EEXIST") throw again;
+    }
   }
 }

@@ -7,10 +7,10 @@
 //   marked block at the top of `.husky/post-checkout`, the file husky runs.
 // - lefthook (`lefthook install` overwrites the hooks it manages): nothing is written; the
 //   user adds one line to their lefthook config.
-import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { ShardsError } from "../errors.ts";
-import { writeFileAtomic } from "./files.ts";
+import { makeDirectory, writeFileAtomic } from "./files.ts";
 import { NULL_IDS, type Worktree } from "./worktree.ts";
 import { git } from "./git.ts";
 
@@ -144,7 +144,7 @@ export function hookTarget(wt: Worktree): HookTarget {
 // ---------------------------------------------------------------- plain layout
 
 function writeHook(file: string, content: string, mode?: number): void {
-  mkdirSync(dirname(file), { recursive: true });
+  makeDirectory(dirname(file));
   // Atomic: git may run the hook at any moment, and must never see half a file.
   writeFileAtomic(file, content, { mode });
 }

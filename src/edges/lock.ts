@@ -26,6 +26,19 @@ function ageMs(path: string): number | null {
   }
 }
 
+/** Moves a stale lock out of the way; false when that failed (another process was first). */
+function takeOver(path: string, attempt: number): boolean {
+  // Renamed, not removed: of several processes that found it stale, one wins the rename.
+  const aside = `${path}.stale-${process.pid}-${attempt}`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return false;
+  }
+  rmSync(aside, { recursive: true, force: true });
+  return true;
+}
+
 /** Takes the lock `path` (a directory), waiting up to 15 s; returns its release. */
 export function acquireLock(path: string): () => void {
   const deadline = Date.now() + WAIT_MS;
@@ -37,17 +50,7 @@ export function acquireLock(path: string): () => void {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const age = ageMs(path);
-    if (age !== null && age > STALE_MS) {
-      // Renamed, not removed: of several processes that found it stale, one wins the rename.
-      const aside = `${path}.stale-${process.pid}-${attempt}`;
-      try {
-        renameSync(path, aside);
-        rmSync(aside, { recursive: true, force: true });
-      } catch {
-        // Another process took it over first.
-      }
-      continue;
-    }
+    if (age !== null && age > STALE_MS && takeOver(path, attempt)) continue;
     if (Date.now() > deadline) throw new LockTimeout(path);
     // Short random pauses: the holder needs milliseconds, and waiters must not march in step.
     sleep(1 + Math.random() * Math.min(10, 1 + attempt));

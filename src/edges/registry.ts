@@ -2,7 +2,7 @@
 // lock (lock.ts: a killed holder's lock goes stale in 5 s) and replaces the file
 // atomically (files.ts: temp file, fsync, rename). A damaged file is kept
 // aside, never deleted, and the tool goes on with what it recovered.
-import { mkdirSync, readFileSync, renameSync } from "node:fs";
+import { readFileSync, renameSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import {
@@ -12,7 +12,7 @@ import {
   serializeRegistry,
 } from "../core/records.ts";
 import { RegistryError } from "../errors.ts";
-import { writeFileAtomic } from "./files.ts";
+import { makeDirectory, writeFileAtomic } from "./files.ts";
 import { LockTimeout, acquireLock } from "./lock.ts";
 import { logger } from "../output.ts";
 
@@ -81,7 +81,12 @@ function withLock<T>(path: string, fn: () => T): T {
   const lock = `${path}.lock`;
   let release: () => void;
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirectory(dirname(path));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new RegistryError(`cannot create ${dirname(path)} (${code}); set SHARDS_HOME to a writable directory`);
+  }
+  try {
     release = acquireLock(lock);
   } catch (error) {
     if (error instanceof LockTimeout)
