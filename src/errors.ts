@@ -16,7 +16,7 @@ export class ConfigError extends ShardsError {
 export class NotAWorktreeError extends ShardsError {
   override name = "NotAWorktreeError";
   constructor(path: string) {
-    super(`not inside a git worktree: ${path} (run shards inside a git repository, or pass its path)`);
+    super(`not inside a git worktree: ${path} (run shards inside a git repository)`);
   }
 }
 

@@ -62,6 +62,44 @@ test("create: a full pool leaves no worktree and no branch behind", () => {
   assert.is(git(sb, main, "branch", "--list", "late"), "");
 });
 
+test("exhaustion counts the ranges in this pool, not the machine's", () => {
+  const sb = sandbox();
+  const other = repo(sb, "other");
+  shards(sb, other, ["allocate"]);
+  const main = repo(sb);
+  writeFileSync(join(main, "shards.config.json"), '{"basePort": 6000, "maxPort": 6019}');
+  shards(sb, main, ["allocate"]);
+  shards(sb, main, ["create", "two"]);
+  const r = shards(sb, main, ["create", "three"]);
+  assert.match(r.stderr, "in the pool 6000-6019 (2 ranges taken)");
+});
+
+test("list, which and destroy follow a worktree that moved or switched branch", () => {
+  const sb = sandbox();
+  const main = repo(sb);
+  const wt = json(shards(sb, main, ["create", "feature", "--json"]));
+  const moved = join(sb.dir, "moved");
+  git(sb, main, "worktree", "move", wt.path, moved);
+  git(sb, moved, "checkout", "-q", "-b", "renamed");
+  const row = json(shards(sb, main, ["list", "--json"])).find((r: { start: number }) => r.start === wt.start);
+  assert.equal([row.path, row.branch, row.state], [moved, "renamed", "ok"]);
+  assert.equal(json(shards(sb, main, ["which", String(wt.start), "--json"])).owner, { path: moved, branch: "renamed", name: null });
+  assert.match(shards(sb, main, ["destroy", "renamed"]).stdout, `freed ports ${wt.start}-${wt.end}`);
+});
+
+test("a bad config stops release, list and prune too, before anything is written", () => {
+  const sb = sandbox();
+  const main = repo(sb);
+  shards(sb, main, ["allocate"]);
+  writeFileSync(join(main, ".shardsrc"), "portCount=0");
+  for (const args of [["release"], ["list"], ["prune"]]) {
+    const r = shards(sb, main, args);
+    assert.equal([r.status, r.stderr.trim().split("\n").length], [1, 1], args[0]);
+    assert.match(r.stderr, /invalid portCount 0 in .*\.shardsrc/);
+  }
+  assert.ok(existsSync(join(main, ".git/shards.env")), "nothing was released");
+});
+
 test("allocate is stable, and release frees the range and removes shards.env", () => {
   const sb = sandbox();
   const main = repo(sb);
@@ -146,7 +184,7 @@ test("errors outside a repository are one line, no stack", () => {
   for (const args of [["allocate"], ["env"], ["exec", "--", "true"], ["create", "x"], ["destroy", "x"]]) {
     const r = shards(sb, sb.home, args);
     assert.is(r.status, 1, args.join(" "));
-    assert.is(r.stderr, `shards: not inside a git worktree: ${sb.home} (run shards inside a git repository, or pass its path)\n`);
+    assert.is(r.stderr, `shards: not inside a git worktree: ${sb.home} (run shards inside a git repository)\n`);
   }
   const missing = shards(sb, sb.home, ["create"]);
   assert.is(missing.status, 1);

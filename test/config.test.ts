@@ -86,7 +86,9 @@ bad("portCount 0 from a variable", {}, { SHARDS_PORT_COUNT: "0" }, /invalid port
 bad("portCount that is not a number", {}, { SHARDS_PORT_COUNT: "ten" }, /invalid portCount "ten" in SHARDS_PORT_COUNT/);
 bad("basePort past 65535", {}, { SHARDS_BASE_PORT: "70000" }, /invalid basePort 70000 in SHARDS_BASE_PORT/);
 bad("maxPort below the first block", {}, { SHARDS_MAX_PORT: "3005" }, /invalid maxPort 3005 in SHARDS_MAX_PORT: .*3009 to 65535/);
-bad("base + count overflowing 65535", {}, { SHARDS_BASE_PORT: "65530" }, /invalid maxPort 32767 in defaults/);
+bad("base + count overflowing 65535", {}, { SHARDS_BASE_PORT: "65530" }, /^shards: invalid basePort 65530 in SHARDS_BASE_PORT: the first block 65530-65539 runs past port 65535$/);
+bad("a basePort above the default maxPort", { "shards.config.json": '{"basePort":40000}' }, {}, /^shards: invalid basePort 40000 in \S+shards\.config\.json: the first block 40000-40009 runs past maxPort 32767; set maxPort too/);
+bad("a maxPort below the block, set by the user", { "shards.config.json": '{"basePort":40000, "maxPort": 40005}' }, {}, /invalid maxPort 40005 in \S+shards\.config\.json: must be an integer from 40009 to 65535/);
 bad("probe that is not a boolean", {}, { SHARDS_PROBE: "maybe" }, /invalid probe "maybe" in SHARDS_PROBE: use 1\/true/);
 bad("portCount as a string in a JSON file", { "shards.config.json": '{"portCount":"10"}' }, {}, /invalid portCount "10" in .*shards\.config\.json/);
 bad("a fractional basePort in .shardsrc", { ".shardsrc": "basePort=3000.5" }, {}, /invalid basePort 3000\.5 in .*\.shardsrc/);
@@ -99,7 +101,8 @@ bad("more names than ports", { "shards.config.json": '{"portCount":1,"names":["a
 bad("exportPort as a string", { "~/.shardsrc": 'exportPort="yes"' }, {}, /invalid exportPort "yes" in .*\.shardsrc/);
 bad("an unknown key", { "shards.config.json": '{"portcount":5}' }, {}, /invalid portcount 5 in .*: unknown key/);
 bad("a config file that does not load", { "shards.config.mjs": "export default {" }, {}, /invalid config/);
-bad("--count 0", {}, {}, /invalid count 0 in --count/, ["--count", "0"]);
-bad("--count past the pool", {}, { SHARDS_MAX_PORT: "3019" }, /invalid count 50 in --count: .*1 to 20/, ["--count", "50"]);
+bad("--count 0", {}, {}, /invalid count "0" in --count/, ["--count", "0"]);
+bad("--count that is not a number", {}, {}, /invalid count "abc" in --count: must be an integer from 1 to 1000/, ["--count", "abc"]);
+bad("--count past the pool", {}, { SHARDS_MAX_PORT: "3019" }, /invalid count "50" in --count: .*1 to 20/, ["--count", "50"]);
 
 test.run();

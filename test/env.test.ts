@@ -1,5 +1,8 @@
 // Variables, their rendering for each shell, and reading shards.env back as data.
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -43,6 +46,16 @@ test("json and dotenv", () => {
   assert.equal(JSON.parse(renderEnv(env, "json")), env);
   assert.is(renderEnv(env, "dotenv"), "SHARD_PORT_RANGE_START=3010\nSHARD_PORT_RANGE_END=3019\nSHARD_PORT_COUNT=10\nSHARD_ROOT=/w\n");
   assert.is(renderEnv({}, "json"), "{}\n");
+});
+
+test("dotenv quotes a path that a shell or compose would expand or split", () => {
+  const env = shardEnv(range, { names: [], exportPort: false, root: nasty });
+  const dotenv = renderEnv(env, "dotenv");
+  const file = join(mkdtempSync(join(tmpdir(), "shards-env-")), ".env");
+  writeFileSync(file, dotenv);
+  const out = spawnSync("sh", ["-c", `set -a; . "$0"; printf '%s' "$SHARD_ROOT"`, file], { encoding: "utf8" });
+  assert.is(out.stdout, nasty);
+  assert.match(renderEnv(shardEnv(range, { names: [], exportPort: false, root: "/a b" }), "dotenv"), "SHARD_ROOT='/a b'\n");
 });
 
 test("shards.env round-trips and its range is read back", () => {

@@ -78,6 +78,20 @@ test("valid records survive next to damaged ones, and nothing overlaps them afte
   assert.equal(registry(sb.registry).allocations.map((a: { start: number }) => a.start), [3000, 3010]);
 });
 
+test("a registry cut short keeps every record line that is whole", () => {
+  const sb = sandbox();
+  const repos = ["a", "b", "c"].map((n) => repo(sb, n));
+  for (const dir of repos) shards(sb, dir, ["allocate"]);
+  const text = readFileSync(sb.registry, "utf8");
+  const cut = text.slice(0, text.lastIndexOf("\n{") + 20); // the third record's line cut short
+  writeFileSync(sb.registry, cut);
+  const r = shards(sb, repos[0], ["list", "--json"]);
+  assert.match(r.stderr, "recovered 2 allocations");
+  assert.equal(registry(sb.registry).allocations.map((a: { start: number }) => a.start), [3000, 3010]);
+  // The third worktree gets its range back from its shards.env (rule 10), not a neighbour's.
+  assert.is(json(shards(sb, repos[2], ["allocate", "--json"])).start, 3020);
+});
+
 test("a registry from a newer shards is refused, not rewritten", () => {
   const sb = sandbox();
   const main = repo(sb);

@@ -2,7 +2,7 @@
 import { basename } from "node:path";
 import type { Shard } from "../allocation.ts";
 import { namedPorts, type Allocation } from "../core/records.ts";
-import { type Config, loadConfig } from "../edges/config.ts";
+import { type Config, configDir, loadConfig } from "../edges/config.ts";
 import { type Worktree, findWorktree } from "../edges/worktree.ts";
 import { logger } from "../output.ts";
 
@@ -22,7 +22,7 @@ export const countArg = {
 
 export async function worktreeAndConfig(path: string | undefined): Promise<{ wt: Worktree; config: Config }> {
   const wt = findWorktree(path ?? process.cwd());
-  return { wt, config: await loadConfig(wt.root) };
+  return { wt, config: await loadConfig(configDir(wt)) };
 }
 
 /** How a worktree is named in messages: its branch, or its directory when detached. */

@@ -26,8 +26,11 @@ export default defineCommand({
     const gitDir = existsSync(target.path) ? findWorktree(target.path).gitDir : null;
 
     const removed = git(["worktree", "remove", ...(args.force ? ["--force"] : []), target.path], here.repo);
-    if (removed.status !== 0)
-      throw new ShardsError(`git worktree remove failed: ${removed.stderr.trim().split("\n")[0]}${args.force ? "" : " (use --force)"}`);
+    if (removed.status !== 0) {
+      const reason = removed.stderr.trim().split("\n")[0];
+      const hint = args.force || reason.includes("--force") ? "" : " (use --force)";
+      throw new ShardsError(`git worktree remove failed: ${reason}${hint}`);
+    }
     const freed = releaseAllocation((r) => (gitDir ? r.gitDir === gitDir : r.path === target.path));
     if (!freed) return void print(`removed ${target.path} (it had no ports)\n`);
     print(`removed ${target.path}; freed ports ${formatRange(freed)}\n`);

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { defineCommand } from "citty";
 import { formatRange } from "../core/records.ts";
-import { loadConfig } from "../edges/config.ts";
+import { configDir, loadConfig } from "../edges/config.ts";
 import { type HookTarget, PREVIOUS_SUFFIX, currentRuntime, hookState, hookTarget, lefthookLine } from "../edges/hooks.ts";
 import { inspectRegistry } from "../edges/registry.ts";
 import { type Worktree, findWorktree, staleTest } from "../edges/worktree.ts";
@@ -106,7 +106,7 @@ export default defineCommand({
   async run({ args }) {
     const cwd = process.cwd();
     const { check: git, wt } = checkGit(cwd);
-    const checks = [git, ...(wt ? [checkHook(wt)] : []), await checkConfig(wt?.root ?? cwd), ...checkRegistry(), checkShell(process.env)];
+    const checks = [git, ...(wt ? [checkHook(wt)] : []), await checkConfig(wt ? configDir(wt) : cwd), ...checkRegistry(), checkShell(process.env)];
     const ok = checks.every((c) => c.ok);
     if (!ok) process.exitCode = 1;
     if (args.json) return printJson({ ok, checks });

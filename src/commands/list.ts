@@ -1,8 +1,9 @@
 import { defineCommand } from "citty";
 import { type Allocation, namedPorts } from "../core/records.ts";
+import { configDir, loadConfig } from "../edges/config.ts";
 import { listeningPorts } from "../edges/ports.ts";
 import { readRecords } from "../edges/registry.ts";
-import { type Worktree, findWorktree, staleTest } from "../edges/worktree.ts";
+import { type Worktree, findWorktree, present, staleTest } from "../edges/worktree.ts";
 import { listWorktrees } from "../edges/git.ts";
 import { ShardsError } from "../errors.ts";
 import { print, printJson } from "../output.ts";
@@ -28,7 +29,8 @@ interface Now {
 
 function rowOf(r: Allocation, { listening, isStale }: Now): Row {
   const inRange = [...listening].filter((p) => p >= r.start && p <= r.end).sort((a, b) => a - b);
-  const { path, branch, repo, start, end, count } = r;
+  const { repo, start, end, count } = r;
+  const { path, branch } = present(r);
   return { path, branch, repo, start, end, count, ports: namedPorts(r, r.names), state: isStale(r) ? "stale" : "ok", listening: inRange };
 }
 
@@ -42,13 +44,14 @@ function repoRows(here: Worktree, records: Allocation[], now: Now): Row[] {
     try {
       gitDir = findWorktree(w.path).gitDir;
     } catch {
-      // A worktree git still lists but whose directory is gone: matched by path below.
+      // A worktree git still lists but whose directory is gone (`git worktree prune` drops
+      // it): shown only when a record names it, as stale.
     }
     const record = records.find((r) => (gitDir ? r.gitDir === gitDir : r.path === w.path));
     if (record) {
       shown.add(record);
       rows.push(rowOf(record, now));
-    } else {
+    } else if (gitDir) {
       rows.push({ path: w.path, branch: w.branch, repo: here.repo, start: null, end: null, count: null, ports: {}, state: "none", listening: [] });
     }
   }
@@ -89,6 +92,8 @@ export default defineCommand({
     } catch (error) {
       if (!args.all) throw new ShardsError(`${(error as Error).message}; or use shards list --all`);
     }
+    // A bad config stops every command in that worktree.
+    if (here) await loadConfig(configDir(here));
     const rows = here ? repoRows(here, records, now) : [];
     if (args.all) {
       const shown = new Set(rows.map((r) => r.path));

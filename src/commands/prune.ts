@@ -1,7 +1,9 @@
-import { print } from "../output.ts";
 import { defineCommand } from "citty";
 import { pruneAllocations } from "../allocation.ts";
 import { formatRange } from "../core/records.ts";
+import { configDir, loadConfig } from "../edges/config.ts";
+import { findWorktree } from "../edges/worktree.ts";
+import { print } from "../output.ts";
 import { label, warnListeners } from "./_shared.ts";
 
 export default defineCommand({
@@ -9,6 +11,15 @@ export default defineCommand({
   args: { "dry-run": { type: "boolean", description: "Only say what would be freed" } },
   async run({ args }) {
     const dryRun = Boolean(args["dry-run"]);
+    // prune works on the whole machine, but a bad config in this worktree still stops it.
+    const here = (() => {
+      try {
+        return findWorktree(process.cwd());
+      } catch {
+        return null;
+      }
+    })();
+    if (here) await loadConfig(configDir(here));
     const dropped = pruneAllocations(dryRun);
     if (dropped.length === 0) return void print("nothing to prune\n");
     for (const r of dropped) {

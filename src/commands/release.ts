@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { defineCommand } from "citty";
 import { releaseAllocation } from "../allocation.ts";
 import { formatRange } from "../core/records.ts";
+import { configDir, loadConfig } from "../edges/config.ts";
 import { findWorktree } from "../edges/worktree.ts";
 import { label, pathArg } from "./_shared.ts";
 
@@ -13,7 +14,10 @@ export default defineCommand({
   async run({ args }) {
     const target = resolve(args.path ?? ".");
     // A worktree that is already gone is released by the path it had.
-    const gitDir = existsSync(target) ? findWorktree(target).gitDir : null;
+    const wt = existsSync(target) ? findWorktree(target) : null;
+    // A bad config stops every command in that worktree, before anything is written.
+    if (wt) await loadConfig(configDir(wt));
+    const gitDir = wt?.gitDir ?? null;
     const freed = releaseAllocation((r) => (gitDir ? r.gitDir === gitDir : r.path === target));
     if (freed) print(`released ports ${formatRange(freed)} (${label(freed)})\n`);
     else print(`no ports to release for ${target}\n`);

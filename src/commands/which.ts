@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { namedPorts } from "../core/records.ts";
 import { listeners } from "../edges/ports.ts";
 import { readRecords } from "../edges/registry.ts";
+import { present } from "../edges/worktree.ts";
 import { ShardsError } from "../errors.ts";
 import { print, printJson } from "../output.ts";
 import { jsonArg, label } from "./_shared.ts";
@@ -19,18 +20,19 @@ export default defineCommand({
     const port = parsePort(String(args.port));
     const record = readRecords().find((r) => port >= r.start && port <= r.end);
     const name = record ? (Object.entries(namedPorts(record, record.names)).find(([, p]) => p === port)?.[0] ?? null) : null;
+    const here = record ? present(record) : null;
     const found = listeners({ owners: true }).filter((l) => l.port === port);
     const holder = found.find((l) => l.pid !== null) ?? found[0];
     const result = {
       port,
-      owner: record ? { path: record.path, branch: record.branch, name } : null,
+      owner: here ? { path: here.path, branch: here.branch, name } : null,
       listening: found.length > 0,
       pid: holder?.pid ?? null,
       command: holder?.command ?? null,
     };
     if (args.json) return printJson(result);
-    const owner = record
-      ? `${port} is in ${label(record)}'s range ${record.start}-${record.end}${name ? ` (${name})` : ""}: ${record.path}`
+    const owner = record && here
+      ? `${port} is in ${label(here)}'s range ${record.start}-${record.end}${name ? ` (${name})` : ""}: ${here.path}`
       : `${port} is in no shards range`;
     const listening = !result.listening
       ? "nothing listens on it"

@@ -80,7 +80,8 @@ export function allocate(records: readonly Allocation[], pool: Pool, req: Alloca
   if (!block) {
     const message =
       `no free block of ${count} ports in the pool ${pool.basePort}-${pool.maxPort} ` +
-      `(${live.length} ranges taken); run \`shards prune\`, raise maxPort, or lower portCount`;
+      `(${taken.filter((r) => overlaps(r, { start: pool.basePort, end: pool.maxPort, count: 0 })).length} ranges taken); ` +
+      "run `shards prune`, raise maxPort, or lower portCount";
     return { kind: "exhausted", message, dropped };
   }
   const record = { ...fields, ...block };

@@ -22,6 +22,16 @@ export function shardEnv(range: Range, opts: { names: readonly string[]; exportP
   return env;
 }
 
+/**
+ * dotenv (docker compose, dotenv, `set -a; .`): bare when safe, else single quotes (no
+ * expansion anywhere), else double quotes with `\`, `"`, `$` and `` ` `` escaped.
+ */
+function dotenvQuote(v: string): string {
+  if (/^[\w/.,:@%+=-]*$/.test(v)) return v;
+  if (!v.includes("'")) return `'${v}'`;
+  return `"${v.replace(/[\\"$`]/g, "\\$&")}"`;
+}
+
 const shQuote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`;
 const fishQuote = (v: string) => `'${v.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 
@@ -33,7 +43,7 @@ export function renderEnv(env: ShardEnv, format: EnvFormat): string {
     case "fish":
       return entries.map(([k, v]) => `set -gx ${k} ${fishQuote(v)}\n`).join("");
     case "dotenv":
-      return renderEnvFile(env);
+      return entries.map(([k, v]) => `${k}=${dotenvQuote(v)}\n`).join("");
     case "sh":
       return entries.map(([k, v]) => `export ${k}=${shQuote(v)}\n`).join("");
   }

@@ -137,6 +137,24 @@ function insertionPoint(sorted: readonly Range[], start: number): number {
 }
 
 /** One record a line: readable and diffable, and half the bytes of indented JSON to fsync. */
+/**
+ * What can be saved from a registry that is not valid JSON (cut short by a full disk, say):
+ * the file holds one record a line, so every line that parses on its own is a candidate.
+ */
+export function salvageRegistry(text: string): unknown {
+  const allocations: unknown[] = [];
+  for (const line of text.split("\n")) {
+    const candidate = line.trim().replace(/,$/, "");
+    if (!candidate.startsWith("{\"gitDir\"")) continue;
+    try {
+      allocations.push(JSON.parse(candidate));
+    } catch {
+      // The line that was cut: lost.
+    }
+  }
+  return { version: REGISTRY_VERSION, allocations };
+}
+
 export function serializeRegistry(records: readonly Allocation[]): string {
   const lines = records.map((r) => JSON.stringify(r));
   return `{"version":${REGISTRY_VERSION},"allocations":[${lines.length ? `\n${lines.join(",\n")}\n` : ""}]}\n`;

@@ -57,20 +57,29 @@ function packageJsonHasKey(cwd: string): boolean {
 
 /** Whether any file c12 would read exists: decided with a readdir, before importing c12. */
 function hasConfigFile(cwd: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  return hasProjectConfig(cwd) || existsSync(userRcFile(env));
+}
+
+/** A config file of the project's own in `dir` (not ~/.shardsrc). */
+function hasProjectConfig(dir: string): boolean {
   const isOurs = (name: string) => name.startsWith("shards.config.") || name === ".shardsrc";
-  const dirHas = (dir: string, test: (n: string) => boolean) => {
+  const dirHas = (path: string, test: (n: string) => boolean) => {
     try {
-      return readdirSync(dir).some(test);
+      return readdirSync(path).some(test);
     } catch {
       return false;
     }
   };
-  return (
-    dirHas(cwd, isOurs) ||
-    dirHas(join(cwd, ".config"), (n) => n.startsWith("shards.")) ||
-    existsSync(userRcFile(env)) ||
-    packageJsonHasKey(cwd)
-  );
+  return dirHas(dir, isOurs) || dirHas(join(dir, ".config"), (n) => n.startsWith("shards.")) || packageJsonHasKey(dir);
+}
+
+/**
+ * Where a worktree's config is read from: its own top level, or, when that has no config
+ * file, the main worktree's (a config kept there but not committed still counts for every
+ * worktree of the repository).
+ */
+export function configDir(wt: { root: string; repo: string }): string {
+  return hasProjectConfig(wt.root) || !hasProjectConfig(wt.repo) ? wt.root : wt.repo;
 }
 
 /** The layers c12 finds, highest precedence first, each named by where it came from. */
@@ -128,7 +137,17 @@ function validate(config: Config, sources: Record<Key, string>): void {
   const src = (k: Key) => sources[k];
   checkRange("portCount", config.portCount, src("portCount"), 1, 1000);
   checkRange("basePort", config.basePort, src("basePort"), 1, 65535);
-  checkRange("maxPort", config.maxPort, src("maxPort"), config.basePort + config.portCount - 1, 65535);
+  const firstEnd = config.basePort + config.portCount - 1;
+  if (firstEnd > 65535) {
+    const key = src("basePort") === "defaults" ? "portCount" : "basePort";
+    throw new ConfigError(key, config[key], src(key), `the first block ${config.basePort}-${firstEnd} runs past port 65535`);
+  }
+  // A maxPort the user did not set is not the culprit: the basePort or portCount they did set is.
+  if (src("maxPort") === "defaults" && config.maxPort < firstEnd) {
+    const key = src("basePort") === "defaults" ? "portCount" : "basePort";
+    throw new ConfigError(key, config[key], src(key), `the first block ${config.basePort}-${firstEnd} runs past maxPort ${config.maxPort}; set maxPort too (at most 65535)`);
+  }
+  checkRange("maxPort", config.maxPort, src("maxPort"), firstEnd, 65535);
   if (!Array.isArray(config.exclude) || !config.exclude.every((p) => isInt(p) && p >= 1 && p <= 65535))
     throw new ConfigError("exclude", config.exclude, src("exclude"), "must be a list of ports from 1 to 65535");
   const names = config.names as unknown;
@@ -170,8 +189,9 @@ export async function loadConfig(cwd: string, env: NodeJS.ProcessEnv = process.e
 export function parseCount(raw: unknown, config: Config): number | undefined {
   if (raw === undefined || raw === "") return undefined;
   const text = String(raw);
-  const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
   const max = Math.min(1000, config.maxPort - config.basePort + 1);
-  checkRange("count", value, "--count", 1, max);
+  const value = Number(text);
+  if (!/^[0-9]+$/.test(text) || value < 1 || value > max)
+    throw new ConfigError("count", text, "--count", `must be an integer from 1 to ${max}`);
   return value;
 }

@@ -1,11 +1,11 @@
-// The registry's inter-process lock: a directory made with mkdir, which succeeds for one
-// process only, on every local file system. Whoever holds it works synchronously for a few
-// milliseconds (read, decide, write) and removes it. A lock older than STALE_MS was left by
-// a process that died holding it (SIGKILL, power loss) and is taken over.
+// The registry's inter-process lock: a file created with O_EXCL, which succeeds for one
+// process only. Whoever holds it works synchronously for a few milliseconds (read, decide,
+// write) and removes it. A lock older than STALE_MS was left by a process that died holding
+// it (SIGKILL, power loss) and is taken over.
 // (Hand-written rather than proper-lockfile: that package's graceful-fs patches fs and
 // loads node:stream, ~7 ms of every `git worktree add`; see bench/RESULTS.md. Its mtime
 // refresh is not needed either: nothing holds this lock for more than milliseconds.)
-import { mkdirSync, renameSync, rmSync, rmdirSync, statSync } from "node:fs";
+import { closeSync, linkSync, openSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
 
 const STALE_MS = 5000;
 const WAIT_MS = 15_000;
@@ -35,17 +35,29 @@ function takeOver(path: string, attempt: number): boolean {
   } catch {
     return false;
   }
+  // Between our look at its age and the rename, another waiter may have taken over the
+  // stale lock and made a fresh one: that one is live, so it goes back, unless yet another
+  // process holds the name by now (link, unlike rename, never replaces).
+  const age = ageMs(aside);
+  const fresh = age !== null && age <= STALE_MS;
+  if (fresh) {
+    try {
+      linkSync(aside, path);
+    } catch {
+      // Taken again already.
+    }
+  }
   rmSync(aside, { recursive: true, force: true });
-  return true;
+  return !fresh;
 }
 
-/** Takes the lock `path` (a directory), waiting up to 15 s; returns its release. */
+/** Takes the lock `path` (a file), waiting up to 15 s; returns its release. */
 export function acquireLock(path: string): () => void {
   const deadline = Date.now() + WAIT_MS;
   for (let attempt = 0; ; attempt++) {
     try {
-      mkdirSync(path);
-      return () => rmdirSync(path);
+      closeSync(openSync(path, "wx"));
+      return () => unlinkSync(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }

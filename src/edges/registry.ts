@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import {
   type Allocation,
   UnsupportedRegistryVersion,
+  salvageRegistry,
   sanitizeRegistry,
   serializeRegistry,
 } from "../core/records.ts";
@@ -48,13 +49,16 @@ export function inspectRegistry(path = registryPath()): RegistryState {
   const text = readText(path);
   if (text === null) return { path, records: [], problems: [], text };
   let doc: unknown;
+  let problems: string[] = [];
   try {
     doc = JSON.parse(text);
   } catch {
-    return { path, records: [], problems: ["it is not valid JSON"], text };
+    doc = salvageRegistry(text);
+    problems = ["it is not valid JSON"];
   }
   try {
-    return { path, text, ...sanitizeRegistry(doc) };
+    const checked = sanitizeRegistry(doc);
+    return { path, text, records: checked.records, problems: [...problems, ...checked.problems] };
   } catch (error) {
     if (error instanceof UnsupportedRegistryVersion)
       throw new RegistryError(`${path} was written by a newer shards (${error.message}); upgrade shards to use it`);

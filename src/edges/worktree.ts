@@ -90,6 +90,15 @@ function currentPath(record: Pick<Allocation, "gitDir" | "path">): string | null
 }
 
 /**
+ * A record's worktree as it is now: it may have moved (`git worktree move`) or switched
+ * branches since the record was written. The record's own values when it is gone.
+ */
+export function present(record: Allocation): { path: string; branch: string | null } {
+  const path = currentPath(record);
+  return path === null ? { path: record.path, branch: record.branch } : { path, branch: branchOf(record.gitDir) };
+}
+
+/**
  * A staleness test for many records at once (rule 5 runs before every new allocation):
  * a directory listing is read once and shared by every record in that directory, so a
  * thousand worktrees of a few repositories cost a few reads, not two thousand stats.
