@@ -1,7 +1,8 @@
 // The CLI: citty wires the commands (each loaded only when it runs), and this file alone
 // turns errors into messages and exit codes. (The git hook's `post-checkout` never comes
 // here: cli.ts sends it to its own small bundle.)
-import type { CommandDef } from "citty";
+import { isatty } from "node:tty";
+import type { ArgDef, CommandDef } from "citty";
 import pkg from "../package.json" with { type: "json" };
 import { ShardsError, UsageError } from "./errors.ts";
 import { print } from "./output.ts";
@@ -22,12 +23,33 @@ const commands = {
   which: () => import("./commands/which.ts"),
 };
 
+/** citty colours its usage unless NO_COLOR is set when it loads: no escapes into a pipe. */
+async function importCitty() {
+  const plain = !isatty(1) && process.env.NO_COLOR === undefined;
+  if (plain) process.env.NO_COLOR = "1";
+  const citty = await import("citty");
+  // Not left set: `shards exec` passes our environment on to the command it runs.
+  if (plain) delete process.env.NO_COLOR;
+  return citty;
+}
+
+/** citty takes any --flag; a mistyped one (--jsno) must be a usage error, not ignored. */
+function unknownOption(command: CommandDef, args: string[]): string | undefined {
+  const known = new Set<string>();
+  for (const [key, arg] of Object.entries((command.args ?? {}) as Record<string, ArgDef>)) {
+    if (arg.type === "positional") continue;
+    known.add(key);
+    if (arg.type === "boolean") known.add(`no-${key}`);
+  }
+  return args.find((a) => /^-[a-zA-Z]/.test(a) || (a.startsWith("--") && !known.has(a.slice(2).split("=")[0])));
+}
+
 async function run(argv: string[]): Promise<void> {
   // Flags after `--` belong to the command that `exec` runs, not to us.
   const own = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
   if (own.length === 1 && (own[0] === "--version" || own[0] === "-v")) return print(`${pkg.version}\n`);
 
-  const { defineCommand, runCommand, showUsage } = await import("citty");
+  const { defineCommand, runCommand, showUsage } = await importCitty();
   const main = defineCommand({
     meta: { name: "shards", version: pkg.version, description: pkg.description },
     subCommands: Object.fromEntries(
@@ -42,6 +64,9 @@ async function run(argv: string[]): Promise<void> {
   };
   if (own.includes("--help") || own.includes("-h")) return usage();
   try {
+    const load = commands[name as keyof typeof commands];
+    const unknown = unknownOption(load ? ((await load()).default as CommandDef) : main, own.filter((a) => a !== name));
+    if (unknown) throw new UsageError(`unknown option ${unknown}${name === "exec" ? " (put the command after --)" : ""}`);
     await runCommand(main, { rawArgs: argv });
   } catch (error) {
     const err = error as Error;

@@ -33,7 +33,8 @@ export default defineCommand({
     const branch = args.branch;
     if (git(["check-ref-format", "--branch", branch], here.root).status !== 0)
       throw new ShardsError(`invalid branch name: ${JSON.stringify(branch)}`);
-    const target = resolve(args.path ?? join(dirname(here.repo), `${basename(here.repo)}-${branch.replaceAll("/", "-")}`));
+    // Beside the main worktree (a bare repository's `app.git` gives `app-<branch>`).
+    const target = resolve(args.path ?? join(dirname(here.repo), `${basename(here.repo, ".git")}-${branch.replaceAll("/", "-")}`));
     if (existsSync(target)) throw new ShardsError(`${target} already exists; pass --path to put the worktree elsewhere`);
     const exists = git(["show-ref", "--verify", "--quiet", `refs/heads/${branch}`], here.root).status === 0;
     if (exists && args.from) throw new ShardsError(`branch ${branch} exists already; --from only applies to a new branch`);

@@ -7,7 +7,10 @@ import { worktreeAndConfig } from "./_shared.ts";
 const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
 
 export default defineCommand({
-  meta: { name: "exec", description: "Run a command with the worktree's port variables (shards exec -- cmd ...)" },
+  meta: { name: "exec", description: "Run a command with the worktree's port variables" },
+  args: {
+    command: { type: "positional", required: false, description: "-- then the command and its arguments: shards exec -- npm run dev" },
+  },
   async run({ rawArgs }) {
     const dash = rawArgs.indexOf("--");
     const [command, ...argv] = dash === -1 ? rawArgs : rawArgs.slice(dash + 1);
