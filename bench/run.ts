@@ -224,7 +224,9 @@ function figureE(): void {
     const start = 13000 + i * 10;
     return { gitDir, path, branch: `w${i}`, repo, names: [], start, end: start + 9, count: 10 };
   });
-  const bigRegistry = `${JSON.stringify({ version: 1, allocations }, null, 2)}\n`;
+  // As shards writes it: one record a line.
+  const registryText = (records: object[]) => `{"version":1,"allocations":[\n${records.map((r) => JSON.stringify(r)).join(",\n")}\n]}\n`;
+  const bigRegistry = registryText(allocations);
   const target = makeRepo("e-target");
   const allocate = (state: string, registry: string | null) => () => {
     if (registry === null) rmSync(join(state, "registry.json"), { force: true });
@@ -234,6 +236,16 @@ function figureE(): void {
   };
   const [withBig, withEmpty] = interleave([allocate(big, bigRegistry), allocate(empty, null)]);
   record({ figure: "E allocate: 1,000 live records / 0", a: "1,000 records", b: "0 records", aValue: withBig, bValue: withEmpty, goal: 1.1, unit: "ms" });
+
+  // E' (information): asking again for a worktree that has its range: read and check, no write.
+  const own = { gitDir: join(target, ".git"), path: target, branch: "main", repo: target, names: [], start: 3000, end: 3009, count: 10 };
+  const again = (state: string, records: object[]) => {
+    writeFileSync(join(state, "registry.json"), registryText(records));
+    run(process.execPath, [CLI, "allocate"], target, { ...baseEnv, SHARDS_HOME: state });
+    return () => timed(process.execPath, [CLI, "allocate"], target, { ...baseEnv, SHARDS_HOME: state });
+  };
+  const [againBig, againEmpty] = interleave([again(big, [...allocations, own]), again(empty, [own])]);
+  figures.push({ figure: "E' (info) allocate again (has its range): 1,000 records / 0", a: "1,000 records", b: "0 records", aValue: againBig, bValue: againEmpty, ratio: againBig / againEmpty, goal: Number.POSITIVE_INFINITY, unit: "ms", pass: true, note: "information only" });
 }
 
 // --- F. 32 allocations at once / one after another ------------------------------------

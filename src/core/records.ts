@@ -111,13 +111,18 @@ export function sanitizeRegistry(doc: unknown): SanitizeResult {
       problems.push(`a duplicate record for ${rec.gitDir}`);
       continue;
     }
-    const at = insertionPoint(sorted, rec.start);
-    const clash = [sorted[at - 1], sorted[at]].find((r) => r && overlaps(r, rec));
+    // The file is written sorted by start, so the common case appends after the last range.
+    const last = sorted[sorted.length - 1];
+    const at = !last || last.start <= rec.start ? sorted.length : insertionPoint(sorted, rec.start);
+    const before = sorted[at - 1];
+    const after = sorted[at];
+    const clash = before && overlaps(before, rec) ? before : after && overlaps(after, rec) ? after : undefined;
     if (clash) {
       problems.push(`${formatRange(rec)} for ${rec.path} overlaps ${formatRange(clash)} for ${clash.path}`);
       continue;
     }
-    sorted.splice(at, 0, rec);
+    if (at === sorted.length) sorted.push(rec);
+    else sorted.splice(at, 0, rec);
     gitDirs.add(rec.gitDir);
     records.push(rec);
   }
@@ -136,7 +141,6 @@ function insertionPoint(sorted: readonly Range[], start: number): number {
   return lo;
 }
 
-/** One record a line: readable and diffable, and half the bytes of indented JSON to fsync. */
 /**
  * What can be saved from a registry that is not valid JSON (cut short by a full disk, say):
  * the file holds one record a line, so every line that parses on its own is a candidate.
@@ -155,7 +159,11 @@ export function salvageRegistry(text: string): unknown {
   return { version: REGISTRY_VERSION, allocations };
 }
 
+/**
+ * One record a line, sorted by first port: readable, diffable, half the bytes of indented
+ * JSON to fsync, and checked in one pass when read back.
+ */
 export function serializeRegistry(records: readonly Allocation[]): string {
-  const lines = records.map((r) => JSON.stringify(r));
+  const lines = [...records].sort((a, b) => a.start - b.start).map((r) => JSON.stringify(r));
   return `{"version":${REGISTRY_VERSION},"allocations":[${lines.length ? `\n${lines.join(",\n")}\n` : ""}]}\n`;
 }
