@@ -97,15 +97,20 @@ function makeRepo(name: string): string {
   return dir;
 }
 
-/** Interleaves the samplers run by run after `warmup` rounds; returns each one's median. */
-function interleave(samplers: (() => number)[], runs = RUNS, warmup = 2): number[] {
+/** Interleaves the samplers run by run after `warmup` rounds; returns every sample. */
+function samplesOf(samplers: (() => number)[], runs = RUNS, warmup = 2): number[][] {
   const samples = samplers.map(() => [] as number[]);
   for (let i = 0; i < warmup + runs; i++)
     samplers.forEach((sample, k) => {
       const ms = sample();
       if (i >= warmup) samples[k].push(ms);
     });
-  return samples.map(median);
+  return samples;
+}
+
+/** Interleaves the samplers run by run after `warmup` rounds; returns each one's median. */
+function interleave(samplers: (() => number)[], runs = RUNS, warmup = 2): number[] {
+  return samplesOf(samplers, runs, warmup).map(median);
 }
 
 // --- A. git checkout: our hook / a hook that is only `exit 0` ------------------------
@@ -142,13 +147,15 @@ function figureB(): void {
     return ms;
   };
   const node = () => timed(process.execPath, ["-e", ""], world);
-  const [withHook, without, nodeStart] = interleave([add(ours), add(none), node]);
+  // The hook's cost is the difference within each round (the two adds run back to back),
+  // so that drift of the machine between rounds cancels too.
+  const [withHook, without, nodeStart] = samplesOf([add(ours), add(none), node], RUNS * 2);
   record({
     figure: "B worktree add: (hook - no hook) / node start",
     a: "hook cost",
     b: "node -e ''",
-    aValue: withHook - without,
-    bValue: nodeStart,
+    aValue: median(withHook.map((ms, i) => ms - without[i])),
+    bValue: median(nodeStart),
     goal: 1.3,
     unit: "ms",
   });

@@ -82,4 +82,6 @@ async function run(argv: string[]): Promise<void> {
   }
 }
 
-void run(process.argv.slice(2));
+// Exit as soon as the command is done (a natural exit tears the heap down first); output
+// was written synchronously, and exec has already waited for its command.
+void run(process.argv.slice(2)).then(() => process.exit());

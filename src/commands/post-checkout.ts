@@ -25,4 +25,6 @@ async function postCheckout([previous]: string[]): Promise<void> {
   }
 }
 
-void postCheckout(process.argv.slice(3));
+// Exit as soon as the work is done: a natural exit tears the heap down first (~2-4 ms of
+// every `git worktree add`). Everything was written synchronously.
+void postCheckout(process.argv.slice(3)).then(() => process.exit(0));
