@@ -4,6 +4,7 @@
 // out. Real git, real bash and zsh, real direnv; its own HOME, SHARDS_HOME and git config.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { type Server, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -301,6 +302,38 @@ async function figureF(): Promise<void> {
   record({ figure: "F 32 allocations at once / one after another", a: "at once", b: "in a row", aValue: median(at), bValue: median(seq), goal: 0.65, unit: "ms" });
 }
 
+// --- G. shards list: 50 worktrees with 20 listeners / the same with none ----------------
+async function figureG(): Promise<void> {
+  log("G. shards list, 50 worktrees: with 20 listeners / with none");
+  const env = { ...baseEnv, SHARDS_HOME: join(world, "g-state"), SHARDS_BASE_PORT: "21000", SHARDS_MAX_PORT: "21999" };
+  const main = makeRepo("g-repo");
+  run(process.execPath, [CLI, "allocate"], main, env);
+  for (let i = 1; i < 50; i++) {
+    const path = join(world, `g-wt-${i}`);
+    run("git", ["worktree", "add", "-q", "--detach", path], main);
+    run(process.execPath, [CLI, "allocate"], path, env);
+  }
+  // 20 servers spread over the ranges, as ten agents' dev servers would be.
+  const ports = Array.from({ length: 20 }, (_, i) => 21000 + i * 20 + (i % 3));
+  const open = () =>
+    Promise.all(ports.map((port) => new Promise<Server>((done) => { const s = createServer(); s.listen(port, "127.0.0.1", () => done(s)); })));
+  const close = (servers: Server[]) => Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
+  const list = () => timed(process.execPath, [CLI, "list"], main, env);
+  const withListeners: number[] = [];
+  const without: number[] = [];
+  for (let i = 0; i < RUNS + 2; i++) {
+    const servers = await open();
+    const a = list();
+    await close(servers);
+    const b = list();
+    if (i >= 2) {
+      withListeners.push(a);
+      without.push(b);
+    }
+  }
+  record({ figure: "G shards list, 50 worktrees: 20 listeners / none", a: "20 listeners", b: "no listener", aValue: median(withListeners), bValue: median(without), goal: 1.2, unit: "ms" });
+}
+
 // --- run --------------------------------------------------------------------------------
 function table(): string {
   const rows = figures.map((f) => [
@@ -325,6 +358,7 @@ async function main(): Promise<void> {
     if (wanted("C") || wanted("D")) for (const shell of ["bash", "zsh"] as const) shellFigures(shell);
     if (wanted("E")) figureE();
     if (wanted("F")) await figureF();
+    if (wanted("G")) await figureG();
   } finally {
     rmSync(world, { recursive: true, force: true });
   }
