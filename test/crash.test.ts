@@ -1,7 +1,7 @@
 // Crash safety: shards processes killed with SIGKILL at random moments never leave a
 // registry that does not parse, never an overlap, never a shards.env that disagrees with
 // the registry, and never a lock that blocks the next allocation for long.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -53,6 +53,33 @@ test("40+ allocate/release runs killed at random moments over a dozen repositori
   assert.ok(Date.now() - started < 15_000, "a stale lock is recovered within 15 s");
   const final = sanitizeRegistry(JSON.parse(readFileSync(sb.registry, "utf8")));
   assert.is(final.records.length, 12);
+});
+
+test("readers never see a registry half written, while it is rewritten again and again", async () => {
+  const sb = sandbox();
+  const dir = repo(sb);
+  // A large registry (400 live records), so that each rewrite takes a while.
+  const allocations = Array.from({ length: 400 }, (_, i) => {
+    const path = join(sb.dir, "live", `w${i}`);
+    mkdirSync(join(path, ".git"), { recursive: true });
+    return { gitDir: join(path, ".git"), path, branch: `w${i}`, repo: path, names: [], start: 10000 + i * 10, end: 10009 + i * 10, count: 10 };
+  });
+  mkdirSync(sb.shardsHome, { recursive: true });
+  writeFileSync(sb.registry, JSON.stringify({ version: 1, allocations }));
+  let writing = true;
+  const writer = (async () => {
+    for (let i = 0; i < 30; i++) await killedAfter(sb.env, dir, [i % 2 ? "release" : "allocate"], 10_000);
+    writing = false;
+  })();
+  let reads = 0;
+  while (writing) {
+    const text = readFileSync(sb.registry, "utf8");
+    assert.ok(JSON.parse(text).allocations.length >= 400, "a whole registry, every time");
+    reads++;
+    await new Promise((done) => setImmediate(done));
+  }
+  await writer;
+  assert.ok(reads > 100, `read ${reads} times`);
 });
 
 test("a holder killed inside the lock blocks the next process for at most ~10 s", () => {
