@@ -25,7 +25,10 @@ function readEnvFile(gitDir: string): string | null {
   }
 }
 
-/** Writes shards.env only when its content changes (rule 11 rewrites it on every ask). */
+/**
+ * Writes shards.env only when its content changes (rule 11 rewrites it on every ask). Read
+ * again here, under the lock: another process may have released it since we first looked.
+ */
 function writeEnvFile(gitDir: string, env: ShardEnv): void {
   const text = renderEnvFile(env);
   // No fsync: a copy of the registry's record, written again on the next ask (rule 11).
