@@ -1,5 +1,6 @@
-// Atomic replacement of a small file: a temp file beside it, written, fsynced, renamed over
-// it. Readers see the old bytes or the new ones, never a part, whatever kills the writer.
+// Writing files without surprises. Atomic replacement of a small file: a temp file beside
+// it, written, fsynced, renamed over it, so readers see the old bytes or the new ones, never
+// a part, whatever kills the writer. And a mkdir -p that gives up where Node's loops.
 // (Hand-written rather than write-file-atomic: that package loads node:crypto and
 // worker_threads, about 5 ms of every `git worktree add`; see bench/RESULTS.md.)
 import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
