@@ -1,5 +1,6 @@
 // shards doctor: quiet on a healthy repository, and each problem it claims to find, found,
 // as one line with its fix.
+import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -151,16 +152,31 @@ test("stale allocations", () => {
   assert.is(c.fix, "run `shards prune`");
 });
 
-test("no shell integration in this shell; the fix names the user's shell", () => {
+/** `shards doctor --json` on a terminal, as a person runs it (script(1) gives it a pty). */
+function doctorOnTerminal(sb: Sandbox, cwd: string, env: NodeJS.ProcessEnv): { ok: boolean; checks: Check[] } {
+  const r = spawnSync("script", ["-qec", `'${process.execPath}' '${CLI}' doctor --json`, "/dev/null"], {
+    cwd,
+    env: { ...sb.env, ...env },
+    encoding: "utf8",
+  });
+  return JSON.parse(r.stdout.replaceAll("\r\n", "\n"));
+}
+
+test("no shell integration in an interactive shell; the fix names the user's shell", () => {
   const { sb, r } = healthy();
   for (const [shell, fix] of [
     ["/bin/zsh", 'eval "$(shards hook zsh)"` to ~/.zshrc'],
     ["/usr/bin/fish", "shards hook fish | source"],
     ["/bin/bash", 'eval "$(shards hook bash)"` to ~/.bashrc'],
   ]) {
-    const c = onlyProblem(sb, r, "shell", { SHELL: shell! });
-    assert.match(c.fix!, fix!);
+    const doc = doctorOnTerminal(sb, r, { SHELL: shell! });
+    const bad = doc.checks.filter((c) => !c.ok);
+    assert.equal([doc.ok, bad.map((c) => c.name)], [false, ["shell"]]);
+    assert.match(bad[0].fix!, fix!);
   }
+  assert.is(doctorOnTerminal(sb, r, { SHELL: "/bin/bash", SHARDS_SHELL: "bash" }).ok, true);
+  // Scripts, CI and agents have no prompt: not a problem there.
+  assert.equal(failing(sb, r, { SHELL: "/bin/bash" }), []);
   assert.equal(failing(sb, r, { SHARDS_SHELL: "direnv" }), []);
 });
 
@@ -170,7 +186,7 @@ test("several problems: one line each", () => {
   const text = doctor(sb, r, { SHARDS_PORT_COUNT: "0" });
   assert.is(text.status, 1);
   const lines = text.stderr.trimEnd().split("\n");
-  assert.is(lines.length, 3, text.stderr);
+  assert.is(lines.length, 2, text.stderr); // no hook, bad config
   for (const l of lines) assert.match(l, /^shards: .+; fix: .+$/);
 });
 

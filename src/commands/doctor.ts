@@ -2,6 +2,7 @@
 // the shell integration. Each problem is one line with its fix; quiet when all is well.
 import { existsSync } from "node:fs";
 import { basename } from "node:path";
+import { isatty } from "node:tty";
 import { defineCommand } from "citty";
 import { formatRange } from "../core/records.ts";
 import { configDir, loadConfig } from "../edges/config.ts";
@@ -90,6 +91,8 @@ const SHELLS = ["bash", "zsh", "fish", "direnv"];
 function checkShell(env: NodeJS.ProcessEnv): Check {
   const active = env.SHARDS_SHELL;
   if (active && SHELLS.includes(active)) return pass("shell", `shell integration active (${active})`);
+  // Scripts, CI and agents have no prompt to hook: they use `shards exec` or `shards env`.
+  if (!isatty(0)) return pass("shell", "not a terminal: shell integration not checked (scripts use `shards exec`)");
   const shell = basename(env.SHELL ?? "");
   const setup =
     shell === "fish"
