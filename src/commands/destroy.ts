@@ -1,4 +1,3 @@
-import { print } from "../output.ts";
 import { existsSync, realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
@@ -7,6 +6,7 @@ import { formatRange } from "../core/records.ts";
 import { findWorktree } from "../edges/worktree.ts";
 import { git, listWorktrees } from "../edges/git.ts";
 import { ShardsError } from "../errors.ts";
+import { print } from "../output.ts";
 import { warnListeners } from "./_shared.ts";
 
 export default defineCommand({

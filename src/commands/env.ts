@@ -1,7 +1,7 @@
-import { print } from "../output.ts";
 import { defineCommand } from "citty";
 import { ensureAllocation, envOf, findAllocation } from "../allocation.ts";
 import { ENV_FORMATS, type EnvFormat, renderEnv } from "../core/env.ts";
+import { print } from "../output.ts";
 import { pathArg, worktreeAndConfig } from "./_shared.ts";
 
 export default defineCommand({

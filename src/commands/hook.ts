@@ -1,9 +1,9 @@
-import { print } from "../output.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import { packageRoot } from "../edges/hooks.ts";
 import { UsageError } from "../errors.ts";
+import { print } from "../output.ts";
 
 const FILES = { bash: "shards.bash", zsh: "shards.zsh", fish: "shards.fish", direnv: "shards.direnv.sh" };
 

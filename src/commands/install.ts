@@ -1,8 +1,8 @@
-import { print } from "../output.ts";
 import { basename } from "node:path";
 import { defineCommand } from "citty";
 import { ensureAllocation } from "../allocation.ts";
 import { type HookTarget, type InstallOutcome, PREVIOUS_SUFFIX, currentRuntime, hookTarget, installHook, lefthookLine } from "../edges/hooks.ts";
+import { print } from "../output.ts";
 import { rangeLine, worktreeAndConfig } from "./_shared.ts";
 
 function installedLine(target: Exclude<HookTarget, { kind: "lefthook" }>, outcome: InstallOutcome): string {

@@ -1,4 +1,3 @@
-import { print } from "../output.ts";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
@@ -6,6 +5,7 @@ import { releaseAllocation } from "../allocation.ts";
 import { formatRange } from "../core/records.ts";
 import { configDir, loadConfig } from "../edges/config.ts";
 import { findWorktree } from "../edges/worktree.ts";
+import { print } from "../output.ts";
 import { label, pathArg } from "./_shared.ts";
 
 export default defineCommand({
