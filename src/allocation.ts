@@ -1,12 +1,12 @@
 // The flows several commands share: ensure a worktree has a range, release it, prune.
 // Each is one locked registry update around a pure core decision, plus the worktree's
 // shards.env, written inside the lock so that it always agrees with the registry.
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { allocate, prune } from "./core/allocate.ts";
 import { type ShardEnv, parseEnvFile, rangeFromEnv, renderEnvFile, shardEnv } from "./core/env.ts";
 import type { Allocation } from "./core/records.ts";
 import type { Config } from "./edges/config.ts";
-import { writeFileAtomic } from "./edges/files.ts";
+import { readText, writeFileAtomic } from "./edges/files.ts";
 import { readRecords, updateRecords } from "./edges/registry.ts";
 import { type Worktree, envFilePath, staleTest } from "./edges/worktree.ts";
 import { PoolExhaustedError } from "./errors.ts";
@@ -18,11 +18,7 @@ export interface Shard {
 }
 
 function readEnvFile(gitDir: string): string | null {
-  try {
-    return readFileSync(envFilePath(gitDir), "utf8");
-  } catch {
-    return null;
-  }
+  return readText(envFilePath(gitDir));
 }
 
 /**

@@ -1,8 +1,8 @@
 // Arguments and small helpers that several commands use.
 import { basename } from "node:path";
 import type { Shard } from "../allocation.ts";
-import { namedPorts, type Allocation } from "../core/records.ts";
-import { type Config, configDir, loadConfig } from "../edges/config.ts";
+import { type Allocation, namedPorts, portName } from "../core/records.ts";
+import { type Config, loadConfig } from "../edges/config.ts";
 import { type Worktree, findWorktree } from "../edges/worktree.ts";
 import { logger } from "../output.ts";
 
@@ -22,7 +22,7 @@ export const countArg = {
 
 export async function worktreeAndConfig(path: string | undefined): Promise<{ wt: Worktree; config: Config }> {
   const wt = findWorktree(path ?? process.cwd());
-  return { wt, config: await loadConfig(configDir(wt)) };
+  return { wt, config: await loadConfig(wt) };
 }
 
 /** How a worktree is named in messages: its branch, or its directory when detached. */
@@ -44,13 +44,11 @@ export function allocationJson(shard: Shard) {
 /** One warning per port of a freed range that something still listens on (a server left behind). */
 export async function warnListeners(freed: Allocation): Promise<void> {
   const { listeners } = await import("../edges/ports.ts");
-  const names = namedPorts(freed, freed.names);
-  const nameOf = (port: number) => Object.keys(names).find((n) => names[n] === port);
   const seen = new Set<number>();
   for (const l of listeners({ owners: true })) {
     if (l.port < freed.start || l.port > freed.end || seen.has(l.port)) continue;
     seen.add(l.port);
-    const name = nameOf(l.port);
+    const name = portName(freed, l.port);
     const owner = l.pid === null ? "an unknown process" : `pid ${l.pid} (${l.command ?? "unknown"})`;
     logger.warn(`port ${l.port}${name ? ` (${name})` : ""} of the freed range ${freed.start}-${freed.end} is still in use by ${owner}`);
   }

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { ensureAllocation } from "../allocation.ts";
-import { configDir, loadConfig, parseCount } from "../edges/config.ts";
+import { loadConfig, parseCount } from "../edges/config.ts";
 import { findWorktree } from "../edges/worktree.ts";
 import { git } from "../edges/git.ts";
 import { ShardsError } from "../errors.ts";
@@ -28,7 +28,7 @@ export default defineCommand({
   async run({ args }) {
     const here = findWorktree(process.cwd());
     // Check everything before git writes anything: config, count, branch name, target path.
-    const config = await loadConfig(configDir(here));
+    const config = await loadConfig(here);
     const count = parseCount(args.count, config);
     const branch = args.branch;
     if (git(["check-ref-format", "--branch", branch], here.root).status !== 0)
@@ -47,7 +47,7 @@ export default defineCommand({
     const wt = findWorktree(target);
     let shard;
     try {
-      shard = await ensureAllocation(wt, await loadConfig(configDir(wt)), count);
+      shard = await ensureAllocation(wt, await loadConfig(wt), count);
     } catch (error) {
       // No half-made shard: take back the worktree (and the branch, if we made it).
       git(["worktree", "remove", "--force", target], here.root);

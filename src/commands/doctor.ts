@@ -5,7 +5,7 @@ import { basename } from "node:path";
 import { isatty } from "node:tty";
 import { defineCommand } from "citty";
 import { formatRange } from "../core/records.ts";
-import { configDir, loadConfig } from "../edges/config.ts";
+import { loadConfig } from "../edges/config.ts";
 import { type HookTarget, PREVIOUS_SUFFIX, currentRuntime, hookState, hookTarget, lefthookLine } from "../edges/hooks.ts";
 import { inspectRegistry } from "../edges/registry.ts";
 import { type Worktree, findWorktree, staleTest } from "../edges/worktree.ts";
@@ -56,9 +56,9 @@ function checkHook(wt: Worktree): Check {
   return pass("hook", `hook installed in ${state.where}`);
 }
 
-async function checkConfig(cwd: string): Promise<Check> {
+async function checkConfig(where: { root: string; repo: string }): Promise<Check> {
   try {
-    await loadConfig(cwd);
+    await loadConfig(where);
     return pass("config", "config valid");
   } catch (error) {
     return fail("config", firstLine(error), "change or remove that value where it is set");
@@ -109,7 +109,7 @@ export default defineCommand({
   async run({ args }) {
     const cwd = process.cwd();
     const { check: git, wt } = checkGit(cwd);
-    const checks = [git, ...(wt ? [checkHook(wt)] : []), await checkConfig(wt ? configDir(wt) : cwd), ...checkRegistry(), checkShell(process.env)];
+    const checks = [git, ...(wt ? [checkHook(wt)] : []), await checkConfig(wt ?? { root: cwd, repo: cwd }), ...checkRegistry(), checkShell(process.env)];
     const ok = checks.every((c) => c.ok);
     if (!ok) process.exitCode = 1;
     if (args.json) return printJson({ ok, checks });

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { type Allocation, namedPorts } from "../core/records.ts";
-import { configDir, loadConfig } from "../edges/config.ts";
+import { loadConfig } from "../edges/config.ts";
 import { listeningPorts } from "../edges/ports.ts";
 import { readRecords } from "../edges/registry.ts";
 import { type Worktree, findWorktree, present, staleTest } from "../edges/worktree.ts";
@@ -93,7 +93,7 @@ export default defineCommand({
       if (!args.all) throw new ShardsError(`${(error as Error).message}; or use shards list --all`);
     }
     // A bad config stops every command in that worktree.
-    if (here) await loadConfig(configDir(here));
+    if (here) await loadConfig(here);
     const rows = here ? repoRows(here, records, now) : [];
     if (args.all) {
       const shown = new Set(rows.map((r) => r.path));

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { pruneAllocations } from "../allocation.ts";
 import { formatRange } from "../core/records.ts";
-import { configDir, loadConfig } from "../edges/config.ts";
+import { loadConfig } from "../edges/config.ts";
 import { findWorktree } from "../edges/worktree.ts";
 import { print } from "../output.ts";
 import { label, warnListeners } from "./_shared.ts";
@@ -19,7 +19,7 @@ export default defineCommand({
         return null;
       }
     })();
-    if (here) await loadConfig(configDir(here));
+    if (here) await loadConfig(here);
     const dropped = pruneAllocations(dryRun);
     if (dropped.length === 0) return void print("nothing to prune\n");
     for (const r of dropped) {

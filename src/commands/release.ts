@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { defineCommand } from "citty";
 import { releaseAllocation } from "../allocation.ts";
 import { formatRange } from "../core/records.ts";
-import { configDir, loadConfig } from "../edges/config.ts";
+import { loadConfig } from "../edges/config.ts";
 import { findWorktree } from "../edges/worktree.ts";
 import { print } from "../output.ts";
 import { label, pathArg } from "./_shared.ts";
@@ -16,7 +16,7 @@ export default defineCommand({
     // A worktree that is already gone is released by the path it had.
     const wt = existsSync(target) ? findWorktree(target) : null;
     // A bad config stops every command in that worktree, before anything is written.
-    if (wt) await loadConfig(configDir(wt));
+    if (wt) await loadConfig(wt);
     const gitDir = wt?.gitDir ?? null;
     const freed = releaseAllocation((r) => (gitDir ? r.gitDir === gitDir : r.path === target));
     if (freed) print(`released ports ${formatRange(freed)} (${label(freed)})\n`);

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { namedPorts } from "../core/records.ts";
+import { portName } from "../core/records.ts";
 import { listeners } from "../edges/ports.ts";
 import { readRecords } from "../edges/registry.ts";
 import { present } from "../edges/worktree.ts";
@@ -19,7 +19,7 @@ export default defineCommand({
   async run({ args }) {
     const port = parsePort(String(args.port));
     const record = readRecords().find((r) => port >= r.start && port <= r.end);
-    const name = record ? (Object.entries(namedPorts(record, record.names)).find(([, p]) => p === port)?.[0] ?? null) : null;
+    const name = record ? portName(record, port) : null;
     const here = record ? present(record) : null;
     const found = listeners({ owners: true }).filter((l) => l.port === port);
     const holder = found.find((l) => l.pid !== null) ?? found[0];

@@ -32,7 +32,8 @@ function dotenvQuote(v: string): string {
   return `"${v.replace(/[\\"$`]/g, "\\$&")}"`;
 }
 
-const shQuote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`;
+/** Single quotes keep every byte (spaces, `"`, `$`, backticks, newlines); `'` becomes '\''. */
+export const shQuote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`;
 const fishQuote = (v: string) => `'${v.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 
 export function renderEnv(env: ShardEnv, format: EnvFormat): string {

@@ -52,6 +52,11 @@ export function namedPorts(r: Range, names: readonly string[]): Record<string, n
   return ports;
 }
 
+/** The name of `port` in the allocation (name i is start + i), or null. */
+export function portName(r: Allocation, port: number): string | null {
+  return port >= r.start && port <= r.end ? (r.names[port - r.start] ?? null) : null;
+}
+
 export interface SanitizeResult {
   records: Allocation[];
   /** One short phrase per record or field that was dropped; empty when the document is clean. */

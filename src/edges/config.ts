@@ -55,12 +55,7 @@ function packageJsonHasKey(cwd: string): boolean {
   }
 }
 
-/** Whether any file c12 would read exists: decided with a readdir, before importing c12. */
-function hasConfigFile(cwd: string, env: NodeJS.ProcessEnv = process.env): boolean {
-  return hasProjectConfig(cwd) || existsSync(userRcFile(env));
-}
-
-/** A config file of the project's own in `dir` (not ~/.shardsrc). */
+/** A config file of the project's own in `dir` (not ~/.shardsrc): a readdir, before c12. */
 function hasProjectConfig(dir: string): boolean {
   const isOurs = (name: string) => name.startsWith("shards.config.") || name === ".shardsrc";
   const dirHas = (path: string, test: (n: string) => boolean) => {
@@ -74,17 +69,17 @@ function hasProjectConfig(dir: string): boolean {
 }
 
 /**
- * Where a worktree's config is read from: its own top level, or, when that has no config
- * file, the main worktree's (a config kept there but not committed still counts for every
- * worktree of the repository).
+ * Where a worktree's config files are: its own top level, or, when that has none, the main
+ * worktree's (a config kept there but not committed still counts for every worktree of the
+ * repository). Null when neither has one.
  */
-export function configDir(wt: { root: string; repo: string }): string {
-  return hasProjectConfig(wt.root) || !hasProjectConfig(wt.repo) ? wt.root : wt.repo;
+function projectDir(wt: { root: string; repo: string }): string | null {
+  if (hasProjectConfig(wt.root)) return wt.root;
+  return wt.repo !== wt.root && hasProjectConfig(wt.repo) ? wt.repo : null;
 }
 
 /** The layers c12 finds, highest precedence first, each named by where it came from. */
 async function fileLayers(cwd: string, env: NodeJS.ProcessEnv): Promise<Layer[]> {
-  if (!hasConfigFile(cwd, env)) return [];
   const { loadConfig } = await import("c12");
   let loaded;
   try {
@@ -162,10 +157,13 @@ function validate(config: Config, sources: Record<Key, string>): void {
     if (typeof config[key] !== "boolean") throw new ConfigError(key, config[key], src(key), "must be true or false");
 }
 
-export async function loadConfig(cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+/** A worktree's config (`root` and `repo` as in Worktree; both the directory outside one). */
+export async function loadConfig(wt: { root: string; repo: string }, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
   const config = { ...DEFAULTS } as Record<Key, unknown>;
   const sources = Object.fromEntries(KEYS.map((k) => [k, "defaults"])) as Record<Key, string>;
-  const layers = await fileLayers(cwd, env);
+  // c12 (~80 ms to import) only when a file it would read exists.
+  const dir = projectDir(wt);
+  const layers = dir !== null || existsSync(userRcFile(env)) ? await fileLayers(dir ?? wt.root, env) : [];
   // Lowest precedence first, so that each later layer overwrites.
   for (const { source, values } of [...layers].reverse()) {
     for (const [key, value] of Object.entries(values)) {

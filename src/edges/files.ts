@@ -3,8 +3,17 @@
 // a part, whatever kills the writer. And a mkdir -p that gives up where Node's loops.
 // (Hand-written rather than write-file-atomic: that package loads node:crypto and
 // worker_threads, about 5 ms of every `git worktree add`; see bench/RESULTS.md.)
-import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+
+/** A file's text, or null when it cannot be read (most often: it is not there). */
+export function readText(file: string): string | null {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return null;
+  }
+}
 
 let counter = 0;
 

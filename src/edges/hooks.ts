@@ -10,7 +10,8 @@
 import { existsSync, lstatSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { ShardsError } from "../errors.ts";
-import { makeDirectory, writeFileAtomic } from "./files.ts";
+import { shQuote } from "../core/env.ts";
+import { makeDirectory, readText, writeFileAtomic } from "./files.ts";
 import { NULL_IDS, type Worktree } from "./worktree.ts";
 import { git } from "./git.ts";
 
@@ -61,11 +62,6 @@ export function currentRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
   };
 }
 
-/** Single quotes keep every byte (spaces, `"`, `$`, backticks, newlines); `'` becomes '\''. */
-export function shQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
 /** The hook file for this runtime: the package's template with the paths filled in. */
 export function renderHook(rt: Runtime): string {
   const template = readFileSync(join(packageRoot(), "hooks", HOOK), "utf8");
@@ -106,14 +102,6 @@ const LEFTHOOK_EXTS = ["yml", "yaml", "json", "jsonc", "toml"];
 
 function lefthookConfigs(root: string): string[] {
   return LEFTHOOK_NAMES.flatMap((n) => LEFTHOOK_EXTS.map((e) => join(root, `${n}.${e}`))).filter((f) => existsSync(f));
-}
-
-function readText(file: string): string | null {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return null;
-  }
 }
 
 /** Whether anything (a file, a symlink, even a dangling one) is at `path`. */

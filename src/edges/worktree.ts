@@ -1,10 +1,11 @@
 // Where a worktree's git dir, top level and branch are. Read from `.git` files directly:
 // this runs in the hook on every new worktree, and a file read is cheaper than `git`
 // (running git lives in git.ts, which the hook's path does not load).
-import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { Allocation } from "../core/records.ts";
 import { NotAWorktreeError, ShardsError } from "../errors.ts";
+import { readText } from "./files.ts";
 
 /** The previous HEAD git passes to post-checkout for a new worktree (SHA-1 and SHA-256). */
 export const NULL_IDS = ["0".repeat(40), "0".repeat(64)];
@@ -18,14 +19,6 @@ export interface Worktree {
   /** The main worktree, or the common dir of a bare repository. */
   repo: string;
   branch: string | null;
-}
-
-function readText(file: string): string | null {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return null;
-  }
 }
 
 /** A one-value git file (`.git`, `commondir`, `gitdir`): its text without the final newline. */
