@@ -6,6 +6,7 @@ import { type AddressInfo, createServer, type Server } from "node:net";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
+  displayAddress,
   listeners,
   listeningPorts,
   lsofListeners,
@@ -43,14 +44,18 @@ test("parseProcNetTcp: IPv4 LISTEN sockets, little-endian addresses, everything 
   ]);
 });
 
-test("parseProcNetTcp: IPv6 in RFC 5952 text, IPv4-mapped as dotted", () => {
-  assert.equal(parseProcNetTcp(TCP6), [
-    { port: 3000, address: "::1", inode: 61001 },
-    { port: 8081, address: "::", inode: 61002 },
-    { port: 5001, address: "::ffff:127.0.0.1", inode: 61003 },
-    { port: 443, address: "2001:db8::1", inode: 61004 },
-    { port: 10000, address: "fe80::250:ff:c567:89ab", inode: 61005 },
+test("parseProcNetTcp: IPv6 as eight hex groups; displayAddress shortens them as people write them", async () => {
+  const sockets = parseProcNetTcp(TCP6);
+  assert.equal(sockets, [
+    { port: 3000, address: "0:0:0:0:0:0:0:1", inode: 61001 },
+    { port: 8081, address: "0:0:0:0:0:0:0:0", inode: 61002 },
+    { port: 5001, address: "0:0:0:0:0:ffff:7f00:1", inode: 61003 },
+    { port: 443, address: "2001:db8:0:0:0:0:0:1", inode: 61004 },
+    { port: 10000, address: "fe80:0:0:0:250:ff:c567:89ab", inode: 61005 },
   ]);
+  const shown = await Promise.all(sockets.map((s) => displayAddress(s.address)));
+  assert.equal(shown, ["::1", "::", "::ffff:127.0.0.1", "2001:db8::1", "fe80::250:ff:c567:89ab"]);
+  assert.is(await displayAddress("127.0.0.1"), "127.0.0.1");
 });
 
 test("parseProcNetTcp: empty input, header only, CRLF and junk", () => {
@@ -113,14 +118,14 @@ test("listeners: real servers on 127.0.0.1, 0.0.0.0 and ::1 are found with our p
   try {
     const found = listeners({ owners: true });
     const live = listeningPorts();
-    hosts.forEach((host, i) => {
+    for (const [i, host] of hosts.entries()) {
       const hit = found.find((l) => l.port === ports[i]);
       assert.ok(hit, `listener on ${host}:${ports[i]} not found`);
-      assert.is(hit.address, host);
+      assert.is(await displayAddress(hit.address), host);
       assert.is(hit.pid, process.pid);
       assert.ok(hit.command?.includes("node"), `command ${hit.command}`);
       assert.ok(live.has(ports[i]!), `listeningPorts lacks ${ports[i]}`);
-    });
+    }
     // Without owners: the same sockets, no owner lookup.
     const bare = listeners();
     for (const port of ports) {

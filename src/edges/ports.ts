@@ -2,7 +2,8 @@
 // the prune/destroy warnings and rule 7 `probe`). On Linux it reads /proc and starts no
 // process, since `list` must stay fast; elsewhere it asks `lsof`.
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
+import { readText } from "./files.ts";
 
 export interface Listener {
   port: number;
@@ -36,41 +37,27 @@ export function parseProcNetTcp(text: string): Socket[] {
   return sockets;
 }
 
-/** The kernel prints the address as 32-bit words, each in host (little-endian) byte order. */
+/**
+ * The kernel prints the address as 32-bit words, each in host (little-endian) byte order.
+ * IPv6 comes out as eight full hex groups (`0:0:0:0:0:0:0:1`): valid text, compared as is;
+ * `displayAddress` shortens it only where a person reads it.
+ */
 function procAddress(hex: string): string {
   const bytes: number[] = [];
   for (let w = 0; w < hex.length; w += 8) {
     for (let b = 6; b >= 0; b -= 2) bytes.push(parseInt(hex.slice(w + b, w + b + 2), 16));
   }
-  return bytes.length === 4 ? bytes.join(".") : ipv6Text(bytes);
+  if (bytes.length === 4) return bytes.join(".");
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return groups.join(":");
 }
 
-/** RFC 5952 text: lower case, longest run (2+) of zero groups as "::", IPv4-mapped as dotted. */
-function ipv6Text(bytes: number[]): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${bytes.slice(12).join(".")}`;
-  }
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j > i ? j : i + 1;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(":");
-  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
-}
-
-function readText(file: string): string | null {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return null;
-  }
+/** `::1` for `0:0:0:0:0:0:0:1` (node's inet_ntop). node:net loads only here: it costs ~2 ms, and probe runs in the hook. */
+export async function displayAddress(address: string): Promise<string> {
+  if (!address.includes(":")) return address;
+  const { SocketAddress } = await import("node:net");
+  return new SocketAddress({ address, family: "ipv6" }).address;
 }
 
 /** Listening sockets from /proc, or null when this system has no /proc/net/tcp. */
