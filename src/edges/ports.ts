@@ -10,6 +10,8 @@ export interface Listener {
   address: string;
   pid: number | null;
   command: string | null;
+  /** The owner's working directory, where the system tells. */
+  cwd: string | null;
 }
 
 export interface Socket {
@@ -68,22 +70,30 @@ function procSockets(): Socket[] | null {
   return [...parseProcNetTcp(v4 ?? ""), ...parseProcNetTcp(v6 ?? "")];
 }
 
+interface Owner {
+  pid: number;
+  command: string | null;
+  /** The process's working directory: which worktree it runs in. */
+  cwd: string | null;
+}
+
 /**
  * Map socket inodes to their process by walking /proc/<pid>/fd. Each process's fd directory
  * is read once, and the walk stops as soon as every inode has an owner. Processes we may not
  * look into (other users', when not root) throw on readdir and are skipped: their sockets
- * stay unowned, which callers show as "unknown".
+ * stay unowned, which callers show as "not visible".
  */
-function socketOwners(inodes: Set<number>): Map<number, { pid: number; command: string | null }> {
-  const owners = new Map<number, { pid: number; command: string | null }>();
+function socketOwners(inodes: Set<number>): Map<number, Owner> {
+  const owners = new Map<number, Owner>();
+  if (inodes.size === 0) return owners;
   let pids: number[];
   try {
     pids = readdirSync("/proc").filter((n) => /^\d+$/.test(n)).map(Number);
   } catch {
     return owners;
   }
-  // Our own process first: the common case in tests and cheap to check.
-  pids.sort((a, b) => Number(b === process.pid) - Number(a === process.pid));
+  // Newest first: dev servers are younger than the system's daemons, so the walk ends sooner.
+  pids.sort((a, b) => b - a);
   for (const pid of pids) {
     if (owners.size === inodes.size) break;
     let fds: string[];
@@ -92,7 +102,7 @@ function socketOwners(inodes: Set<number>): Map<number, { pid: number; command: 
     } catch {
       continue;
     }
-    let command: string | null | undefined; // read lazily: most processes own none of them
+    let owner: Owner | undefined; // read lazily: most processes own none of them
     for (const fd of fds) {
       let link: string;
       try {
@@ -103,20 +113,34 @@ function socketOwners(inodes: Set<number>): Map<number, { pid: number; command: 
       const m = /^socket:\[(\d+)\]$/.exec(link);
       const inode = m ? Number(m[1]) : -1;
       if (!inodes.has(inode) || owners.has(inode)) continue;
-      if (command === undefined) command = processCommand(pid);
-      owners.set(inode, { pid, command });
+      owner ??= { pid, command: processCommand(pid), cwd: procCwd(pid) };
+      owners.set(inode, owner);
     }
   }
   return owners;
+}
+
+/** A process's working directory; null when it is gone or deleted (nothing can run "from" it). */
+function procCwd(pid: number): string | null {
+  try {
+    const cwd = readlinkSync(`/proc/${pid}/cwd`);
+    return cwd.endsWith(" (deleted)") ? null : cwd;
+  } catch {
+    return null;
+  }
 }
 
 /** `node server.js`: the command line with NULs as spaces, argv[0] shortened to its base name; comm when there is none (kernel threads, zombies). */
 function processCommand(pid: number): string | null {
   const argv = (readText(`/proc/${pid}/cmdline`) ?? "").split("\0");
   while (argv.length > 0 && argv[argv.length - 1] === "") argv.pop();
+  return commandLine(argv) ?? shortCommand(readText(`/proc/${pid}/comm`) ?? "");
+}
+
+function commandLine(argv: string[]): string | null {
   // Processes that rewrite their title (e.g. "nginx: master process") put spaces in argv[0]; leave those alone.
   if (argv[0] && !argv[0].includes(" ")) argv[0] = argv[0].slice(argv[0].lastIndexOf("/") + 1);
-  return shortCommand(argv.join(" ")) ?? shortCommand(readText(`/proc/${pid}/comm`) ?? "");
+  return shortCommand(argv.join(" "));
 }
 
 /** One printable line of at most COMMAND_MAX characters: any process may put escape codes in its argv, and we print it. */
@@ -151,26 +175,54 @@ export function parseLsof(text: string): Listener[] {
       if (port < 1 || port > 65535) continue;
       let address = m[1]!.replace(/^\[(.*)\]$/, "$1");
       if (address === "*") address = type === "IPv6" ? "::" : "0.0.0.0";
-      out.push({ port, address, pid, command });
+      out.push({ port, address, pid, command, cwd: null });
     }
   }
   return out;
 }
 
+/** Runs a system tool for its stdout; "" when it is missing or fails (lsof exits 1 when nothing matches). */
+function output(command: string, args: string[]): string {
+  try {
+    return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 5000 });
+  } catch (error) {
+    return String((error as { stdout?: unknown }).stdout ?? "");
+  }
+}
+
+/**
+ * Pure: `ps -o pid=,command=` lines to pid -> command. The whole line, as the process table
+ * has it: lsof's own command is the main thread's name, which Node 24 sets to "MainThread".
+ */
+export function parsePs(text: string): Map<number, string> {
+  const commands = new Map<number, string>();
+  for (const line of text.split("\n")) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+    const command = m && commandLine(m[2]!.split(" "));
+    if (command) commands.set(Number(m[1]), command);
+  }
+  return commands;
+}
+
+/** Pure: `lsof -d cwd -Fpn` to pid -> working directory. */
+export function parseLsofCwd(text: string): Map<number, string> {
+  const cwds = new Map<number, string>();
+  let pid = 0;
+  for (const line of text.split("\n")) {
+    if (line[0] === "p") pid = Number(line.slice(1));
+    else if (line[0] === "n" && pid > 0) cwds.set(pid, line.slice(1));
+  }
+  return cwds;
+}
+
 /** The non-Linux path (exported so tests can run it wherever lsof exists). [] when lsof is missing. */
 export function lsofListeners(): Listener[] {
-  let text: string;
-  try {
-    text = execFileSync("lsof", ["-nP", "-w", "-iTCP", "-sTCP:LISTEN", "-Fpcnt"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-      timeout: 5000,
-    });
-  } catch (error) {
-    // lsof exits 1 when nothing matches; a missing lsof (ENOENT) has no stdout: no listeners known.
-    text = String((error as { stdout?: unknown }).stdout ?? "");
-  }
-  return parseLsof(text);
+  const found = parseLsof(output("lsof", ["-nP", "-w", "-iTCP", "-sTCP:LISTEN", "-Fpcnt"]));
+  const pids = [...new Set(found.map((l) => l.pid).filter((p) => p !== null))].join(",");
+  if (!pids) return found;
+  const commands = parsePs(output("ps", ["-ww", "-o", "pid=,command=", "-p", pids]));
+  const cwds = parseLsofCwd(output("lsof", ["-a", "-nP", "-w", "-d", "cwd", "-p", pids, "-Fpn"]));
+  return found.map((l) => ({ ...l, command: commands.get(l.pid!) ?? l.command, cwd: cwds.get(l.pid!) ?? null }));
 }
 
 /** Same port+address once; a socket held by several processes (fork, SO_REUSEPORT) keeps an entry with a known owner. */
@@ -194,7 +246,7 @@ export function listeners(opts: { owners?: boolean } = {}): Listener[] {
   return dedupe(
     sockets.map(({ port, address, inode }) => {
       const owner = owners.get(inode);
-      return { port, address, pid: owner?.pid ?? null, command: owner?.command ?? null };
+      return { port, address, pid: owner?.pid ?? null, command: owner?.command ?? null, cwd: owner?.cwd ?? null };
     }),
   );
 }
