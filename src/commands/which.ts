@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { portName } from "../core/records.ts";
-import { listeners } from "../edges/ports.ts";
+import { type Listener, displayAddress, listeners, runsIn, splitPorts } from "../edges/ports.ts";
 import { readRecords } from "../edges/registry.ts";
 import { present } from "../edges/worktree.ts";
 import { ShardsError } from "../errors.ts";
@@ -13,6 +13,14 @@ function parsePort(raw: string): number {
   return port;
 }
 
+/** `pid 42 (node a.js) on 127.0.0.1 and pid 43 (node b.js) on ::1` */
+async function holders(found: Listener[]): Promise<string> {
+  // IPv4 first, as people name them: 127.0.0.1 and ::1.
+  const known = found.filter((l) => l.pid !== null).sort((a, b) => Number(a.address.includes(":")) - Number(b.address.includes(":")));
+  const parts = await Promise.all(known.map(async (l) => `pid ${l.pid} (${l.command ?? "unknown"}) on ${await displayAddress(l.address)}`));
+  return parts.join(" and ");
+}
+
 export default defineCommand({
   meta: { name: "which", description: "Who holds a port: its worktree, and what listens on it now" },
   args: { port: { type: "positional", required: true, description: "A TCP port" }, json: jsonArg },
@@ -23,12 +31,16 @@ export default defineCommand({
     const here = record ? present(record) : null;
     const found = listeners({ owners: true }).filter((l) => l.port === port);
     const holder = found.find((l) => l.pid !== null) ?? found[0];
+    const from = holder ? runsIn(holder) : null;
+    const split = splitPorts(found).length > 0;
     const result = {
       port,
       owner: here ? { path: here.path, branch: here.branch, name } : null,
       listening: found.length > 0,
       pid: holder?.pid ?? null,
       command: holder?.command ?? null,
+      from,
+      split,
     };
     if (args.json) return printJson(result);
     const owner = record && here
@@ -38,7 +50,11 @@ export default defineCommand({
       ? "nothing listens on it"
       : result.pid === null
         ? "something listens on it (process not visible to this user)"
-        : `listening: pid ${result.pid} (${result.command ?? "unknown"})`;
-    print(`${owner}\n${listening}\n`);
+        : `listening: pid ${result.pid} (${result.command ?? "unknown"})${from ? `, running in ${from}` : ""}`;
+    const notes: string[] = [];
+    if (here && from && from !== here.path)
+      notes.push(`intruder: it runs from another worktree (${from}); stop it there and start it in ${here.path}`);
+    if (split) notes.push(`split: ${await holders(found)}; localhost reaches one or the other`);
+    print([owner, listening, ...notes].map((line) => `${line}\n`).join(""));
   },
 });

@@ -3,7 +3,9 @@
 // process, since `list` must stay fast; elsewhere it asks `lsof`.
 import { execFileSync } from "node:child_process";
 import { readdirSync, readlinkSync } from "node:fs";
+import type { Range } from "../core/records.ts";
 import { readText } from "./files.ts";
+import { findWorktree } from "./worktree.ts";
 
 export interface Listener {
   port: number;
@@ -236,13 +238,18 @@ function dedupe(list: Listener[]): Listener[] {
   return [...seen.values()].sort((a, b) => a.port - b.port || a.address.localeCompare(b.address));
 }
 
-/** Everything listening on TCP now (IPv4 and IPv6, any address), sorted by port. With owners, pid and command where the system tells (null otherwise). */
-export function listeners(opts: { owners?: boolean } = {}): Listener[] {
+/**
+ * Everything listening on TCP now (IPv4 and IPv6, any address), sorted by port. `owners`:
+ * the ports to find the process of (pid, command, cwd; null where the system does not tell):
+ * finding one walks /proc, so `list` asks only for the ports of its ranges.
+ */
+export function listeners(opts: { owners?: boolean | ((port: number) => boolean) } = {}): Listener[] {
   const sockets = procSockets();
   if (sockets === null) return dedupe(lsofListeners()); // lsof names owners anyway
+  const wanted = typeof opts.owners === "function" ? opts.owners : () => opts.owners === true;
   // Inode 0 is a socket no file refers to any more: nobody to find, so don't scan for it.
-  const inodes = new Set(sockets.map((s) => s.inode).filter((i) => i > 0));
-  const owners = opts.owners ? socketOwners(inodes) : new Map();
+  const inodes = new Set(sockets.filter((s) => s.inode > 0 && wanted(s.port)).map((s) => s.inode));
+  const owners = socketOwners(inodes);
   return dedupe(
     sockets.map(({ port, address, inode }) => {
       const owner = owners.get(inode);
@@ -254,4 +261,50 @@ export function listeners(opts: { owners?: boolean } = {}): Listener[] {
 /** The set of ports something listens on (for probe). Cheap: no owner lookup. */
 export function listeningPorts(): Set<number> {
   return new Set(listeners().map((l) => l.port));
+}
+
+/** The top level of the worktree a listener's process runs in (from its cwd), or null. */
+export function runsIn(l: Listener): string | null {
+  if (l.cwd === null) return null;
+  try {
+    return findWorktree(l.cwd).root;
+  } catch {
+    return null; // not inside a worktree, or its directory went away
+  }
+}
+
+export interface Intruder {
+  port: number;
+  pid: number;
+  command: string | null;
+  /** The worktree the process runs in. */
+  from: string;
+}
+
+/** Listeners on `range` whose process runs from another worktree than `root` (a server started in the wrong shell). */
+export function intruders(range: Range, root: string, live: Listener[]): Intruder[] {
+  const found: Intruder[] = [];
+  for (const l of live) {
+    if (l.port < range.start || l.port > range.end || l.pid === null) continue;
+    const from = runsIn(l);
+    if (from === null || from === root || found.some((i) => i.pid === l.pid && i.port === l.port)) continue;
+    found.push({ port: l.port, pid: l.pid, command: l.command, from });
+  }
+  return found;
+}
+
+const isIpv6 = (address: string) => address.includes(":");
+
+/**
+ * Ports held by two different processes, one on an IPv4 address and one on an IPv6 one
+ * (127.0.0.1 and ::1): `localhost` reaches one or the other by chance. Unknown owners
+ * are never counted: one process may well listen on both.
+ */
+export function splitPorts(live: Listener[]): number[] {
+  const split = new Set<number>();
+  for (const a of live) {
+    if (a.pid === null || isIpv6(a.address)) continue;
+    if (live.some((b) => b.port === a.port && b.pid !== null && b.pid !== a.pid && isIpv6(b.address))) split.add(a.port);
+  }
+  return [...split].sort((x, y) => x - y);
 }
