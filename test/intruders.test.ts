@@ -5,8 +5,13 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { json, repo, sandbox, shards } from "./_helpers.ts";
+import { type Sandbox, json, repo, sandbox, shards } from "./_helpers.ts";
 import { end, poolEnv, serveFrom } from "./_listeners.ts";
+
+/** doctor's port checks (the sandbox has no hook installed: those checks are not ours). */
+function portChecks(sb: Sandbox, cwd: string) {
+  return json(shards(sb, cwd, ["doctor", "--json"])).checks.filter((c: { name: string }) => c.name === "ports");
+}
 
 interface Row {
   branch: string;
@@ -48,6 +53,16 @@ test("a server started from another worktree is an intruder on the range it list
     assert.not.match(shards(sb, main, ["which", String(feature.start)]).stdout, "intruder");
     const nowhere = json(shards(sb, main, ["which", String(feature.start + 3), "--json"]));
     assert.equal([nowhere.pid, nowhere.from], [servers[2]!.pid, null]);
+
+    const command = `node -e eval(process.env.CODE) server ${feature.start + 1}`;
+    assert.equal(portChecks(sb, main), [
+      {
+        name: "ports",
+        ok: false,
+        message: `port ${feature.start + 1} of the range ${feature.start}-${feature.end} of ${feature.path} is held by pid ${servers[0]!.pid} (${command}), which runs from another worktree (${main})`,
+        fix: `stop it (\`kill ${servers[0]!.pid}\`) and start it again in ${main} on that worktree's own ports (\`shards exec\`)`,
+      },
+    ]);
   } finally {
     await end(servers);
   }
@@ -66,11 +81,19 @@ test("a port held by two processes on 127.0.0.1 and ::1 is split; one process on
 
     const split = json(shards(sb, main, ["which", String(start + 2), "--json"]));
     assert.equal([split.split, split.listening, split.from], [true, true, main]);
-    const text = shards(sb, main, ["which", String(start + 2)]).stdout;
+    const said = shards(sb, main, ["which", String(start + 2)]).stdout;
     const [v4, v6] = servers.slice(0, 2).map((s) => `pid ${s.pid} (node -e eval(process.env.CODE) server ${start + 2})`);
-    assert.match(text, `split: ${v4} on 127.0.0.1 and ${v6} on ::1; localhost reaches one or the other\n`);
+    assert.match(said, `split: ${v4} on 127.0.0.1 and ${v6} on ::1; localhost reaches one or the other\n`);
 
     assert.is(json(shards(sb, main, ["which", String(start + 4), "--json"])).split, false);
+
+    const [check, ...more] = portChecks(sb, main);
+    assert.equal(more, []);
+    assert.is(check!.message, `port ${start + 2} of the range ${start}-${start + 9} of ${main} is split: ${v4} on 127.0.0.1 and ${v6} on ::1, so localhost reaches one or the other`);
+    assert.is(check!.fix, `stop one of them (\`kill ${servers[0]!.pid}\` or \`kill ${servers[1]!.pid}\`), or start both on one address`);
+    const text = shards(sb, main, ["doctor"]);
+    assert.is(text.status, 1);
+    assert.match(text.stderr, `shards: ${check!.message}; fix: ${check!.fix}\n`);
   } finally {
     await end(servers);
   }

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { portName } from "../core/records.ts";
-import { type Listener, displayAddress, listeners, runsIn, splitPorts } from "../edges/ports.ts";
+import { holders, listeners, runsIn, splitPorts } from "../edges/ports.ts";
 import { readRecords } from "../edges/registry.ts";
 import { present } from "../edges/worktree.ts";
 import { ShardsError } from "../errors.ts";
@@ -11,14 +11,6 @@ function parsePort(raw: string): number {
   const port = /^[0-9]{1,5}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(port >= 1 && port <= 65535)) throw new ShardsError(`invalid port ${JSON.stringify(raw)}: give a number from 1 to 65535`);
   return port;
-}
-
-/** `pid 42 (node a.js) on 127.0.0.1 and pid 43 (node b.js) on ::1` */
-async function holders(found: Listener[]): Promise<string> {
-  // IPv4 first, as people name them: 127.0.0.1 and ::1.
-  const known = found.filter((l) => l.pid !== null).sort((a, b) => Number(a.address.includes(":")) - Number(b.address.includes(":")));
-  const parts = await Promise.all(known.map(async (l) => `pid ${l.pid} (${l.command ?? "unknown"}) on ${await displayAddress(l.address)}`));
-  return parts.join(" and ");
 }
 
 export default defineCommand({

@@ -3,9 +3,9 @@
 // process, since `list` must stay fast; elsewhere it asks `lsof`.
 import { execFileSync } from "node:child_process";
 import { readdirSync, readlinkSync } from "node:fs";
-import type { Range } from "../core/records.ts";
+import { type Allocation, type Range, formatRange } from "../core/records.ts";
 import { readText } from "./files.ts";
-import { findWorktree } from "./worktree.ts";
+import { findWorktree, present } from "./worktree.ts";
 
 export interface Listener {
   port: number;
@@ -307,4 +307,42 @@ export function splitPorts(live: Listener[]): number[] {
     if (live.some((b) => b.port === a.port && b.pid !== null && b.pid !== a.pid && isIpv6(b.address))) split.add(a.port);
   }
   return [...split].sort((x, y) => x - y);
+}
+
+export interface PortProblem {
+  message: string;
+  fix: string;
+}
+
+const ipv4First = (a: Listener, b: Listener) => Number(isIpv6(a.address)) - Number(isIpv6(b.address));
+const who = (l: Pick<Listener, "pid" | "command">) => `pid ${l.pid} (${l.command ?? "unknown"})`;
+
+/** `pid 42 (node a.js) on 127.0.0.1 and pid 43 (node b.js) on ::1`: the known holders of a port, IPv4 first as people name them. */
+export async function holders(found: Listener[]): Promise<string> {
+  const known = found.filter((l) => l.pid !== null).sort(ipv4First);
+  const parts = await Promise.all(known.map(async (l) => `${who(l)} on ${await displayAddress(l.address)}`));
+  return parts.join(" and ");
+}
+
+/** For doctor: every intruder and split port on the ranges of `records`, each with its fix. */
+export async function portProblems(records: Allocation[]): Promise<PortProblem[]> {
+  const live = listeners({ owners: (port) => records.some((r) => port >= r.start && port <= r.end) });
+  const problems: PortProblem[] = [];
+  for (const r of records) {
+    const { path } = present(r);
+    const range = `the range ${formatRange(r)} of ${path}`;
+    for (const i of intruders(r, path, live))
+      problems.push({
+        message: `port ${i.port} of ${range} is held by ${who(i)}, which runs from another worktree (${i.from})`,
+        fix: `stop it (\`kill ${i.pid}\`) and start it again in ${i.from} on that worktree's own ports (\`shards exec\`)`,
+      });
+    for (const port of splitPorts(live.filter((l) => l.port >= r.start && l.port <= r.end))) {
+      const held = live.filter((l) => l.port === port && l.pid !== null).sort(ipv4First);
+      problems.push({
+        message: `port ${port} of ${range} is split: ${await holders(held)}, so localhost reaches one or the other`,
+        fix: `stop one of them (${[...new Set(held.map((l) => `\`kill ${l.pid}\``))].join(" or ")}), or start both on one address`,
+      });
+    }
+  }
+  return problems;
 }
