@@ -346,3 +346,81 @@ export async function portProblems(records: Allocation[]): Promise<PortProblem[]
   }
   return problems;
 }
+
+export type StopAction = "stopped" | "killed" | "skipped" | "would stop";
+
+export interface StopResult {
+  pid: number | null;
+  /** The first of `ports`. */
+  port: number;
+  ports: number[];
+  command: string | null;
+  action: StopAction;
+  /** Where the process runs: its worktree, else its cwd; null when not visible. */
+  from: string | null;
+}
+
+/** How long a server gets between SIGTERM and SIGKILL. */
+const STOP_GRACE_MS = 5000;
+
+/**
+ * Stops the servers of the worktree at `root`: every process listening on `range` whose
+ * cwd is inside that worktree gets SIGTERM, then SIGKILL if it is alive after 5 s. Any
+ * other listener (another worktree's, no worktree's, another user's) is only named.
+ */
+export async function stopServers(root: string, range: Range, { dryRun }: { dryRun: boolean }): Promise<StopResult[]> {
+  const inRange = (port: number) => port >= range.start && port <= range.end;
+  const results: StopResult[] = [];
+  for (const l of listeners({ owners: inRange })) {
+    if (!inRange(l.port)) continue;
+    const same = results.find((r) => (l.pid === null ? r.pid === null && r.port === l.port : r.pid === l.pid));
+    if (same) {
+      if (!same.ports.includes(l.port)) same.ports.push(l.port);
+      continue;
+    }
+    const home = l.pid === null ? null : runsIn(l);
+    const ours = home === root;
+    const action: StopAction = !ours ? "skipped" : dryRun ? "would stop" : "stopped";
+    results.push({ pid: l.pid, port: l.port, ports: [l.port], command: l.command, action, from: home ?? l.cwd });
+  }
+  const targets = results.filter((r) => r.action === "stopped");
+  for (const r of targets) signal(r.pid!, "SIGTERM");
+  const deadline = Date.now() + STOP_GRACE_MS;
+  while (targets.some((r) => isAlive(r.pid!)) && Date.now() < deadline) await new Promise((done) => setTimeout(done, 50));
+  for (const r of targets) {
+    if (!isAlive(r.pid!)) continue;
+    signal(r.pid!, "SIGKILL");
+    r.action = "killed";
+  }
+  return results;
+}
+
+/** `stopped pid 42 (node server.js) on port 3010`, and why when nothing was done. */
+export function stopLine(r: StopResult): string {
+  const on = `on port${r.ports.length > 1 ? "s" : ""} ${r.ports.join(", ")}`;
+  if (r.pid === null) return `skipped port ${r.ports.join(", ")}: held by a process not visible to this user\n`;
+  const what = `pid ${r.pid} (${r.command ?? "unknown"}) ${on}`;
+  if (r.action === "killed") return `killed ${what}: still running 5 s after SIGTERM\n`;
+  if (r.action !== "skipped") return `${r.action} ${what}\n`;
+  const where = r.from === null ? "its working directory is not visible to this user" : `it runs in ${r.from}, not in this worktree`;
+  return `skipped ${what}: ${where}\n`;
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Gone already (ESRCH): nothing left to stop.
+  }
+}
+
+/** A zombie has exited (its parent has not reaped it yet): it holds no port, so it counts as stopped. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  const stat = readText(`/proc/${pid}/stat`);
+  return stat === null || !/^\S+ \(.*\) Z/s.test(stat);
+}
