@@ -121,4 +121,27 @@ test("stop: another user's server is named as not visible and never signalled (n
   }
 });
 
+test("destroy --stop stops the worktree's servers before removing it; a sibling's server on its range stays and is warned about", async () => {
+  const sb = sandbox(poolEnv());
+  const main = repo(sb);
+  const gone = json(shards(sb, main, ["create", "gone", "--json"]));
+  const own = await serveFrom(gone.path, gone.start, "127.0.0.1");
+  const sibling = await serveFrom(main, gone.start + 1, "127.0.0.1");
+  try {
+    const r = await shardsAsync(sb, main, ["destroy", "gone", "--stop"]);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(
+      r.stdout,
+      `stopped pid ${own.pid} (${cmd(gone.start)}) on port ${gone.start}\n` +
+        `skipped pid ${sibling.pid} (${cmd(gone.start + 1)}) on port ${gone.start + 1}: it runs in ${main}, not in this worktree\n` +
+        `removed ${gone.path}; freed ports ${gone.start}-${gone.end}\n`,
+    );
+    assert.match(r.stderr, `port ${gone.start + 1} of the freed range ${gone.start}-${gone.end} is still in use by pid ${sibling.pid}`);
+    assert.ok(await exited(own));
+    assert.ok(alive(sibling));
+  } finally {
+    await end([own, sibling]);
+  }
+});
+
 test.run();
