@@ -1,3 +1,4 @@
+import { basename, dirname } from "node:path";
 import { defineCommand } from "citty";
 import { type Allocation, namedPorts } from "../core/records.ts";
 import { loadConfig } from "../edges/config.ts";
@@ -84,15 +85,23 @@ function listeningCell(row: Row): string {
     .join(", ");
 }
 
-function table(rows: Row[]): string {
+/** A repository's directory name; the `.bare` layout's is its parent's (`proj/.bare` is proj). */
+function repoName(repo: string): string {
+  const name = basename(repo);
+  return name.startsWith(".") ? basename(dirname(repo)) : name;
+}
+
+/** With `withRepo` (--all), a first column names each row's repository by its directory. */
+function table(rows: Row[], withRepo: boolean): string {
   const cells = rows.map((r) => [
+    ...(withRepo ? [repoName(r.repo)] : []),
     r.branch ?? "(detached)",
     r.start === null ? "-" : `${r.start}-${r.end}`,
     r.path,
     r.state,
     listeningCell(r),
   ]);
-  const head = ["BRANCH", "PORTS", "PATH", "STATE", "LISTENING"];
+  const head = [...(withRepo ? ["REPO"] : []), "BRANCH", "PORTS", "PATH", "STATE", "LISTENING"];
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   return [head, ...cells].map((c) => c.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd()).join("\n") + "\n";
 }
@@ -121,6 +130,6 @@ export default defineCommand({
     }
     if (args.json) printJson(rows);
     else if (rows.length === 0) print("no allocations\n");
-    else print(table(rows));
+    else print(table(rows, Boolean(args.all)));
   },
 });
