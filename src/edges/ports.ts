@@ -227,7 +227,7 @@ export function lsofListeners(): Listener[] {
   return found.map((l) => ({ ...l, command: commands.get(l.pid!) ?? l.command, cwd: cwds.get(l.pid!) ?? null }));
 }
 
-/** Same port+address once; a socket held by several processes (fork, SO_REUSEPORT) keeps an entry with a known owner. */
+/** Same port+address once (a socket held by several processes keeps an entry with a known owner); by port, IPv4 first. */
 function dedupe(list: Listener[]): Listener[] {
   const seen = new Map<string, Listener>();
   for (const l of list) {
@@ -235,7 +235,7 @@ function dedupe(list: Listener[]): Listener[] {
     const prior = seen.get(key);
     if (!prior || (prior.pid === null && l.pid !== null)) seen.set(key, l);
   }
-  return [...seen.values()].sort((a, b) => a.port - b.port || a.address.localeCompare(b.address));
+  return [...seen.values()].sort((a, b) => a.port - b.port || ipv4First(a, b) || a.address.localeCompare(b.address));
 }
 
 /**
