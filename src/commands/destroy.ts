@@ -27,7 +27,7 @@ export default defineCommand({
     if (target === listed[0]) throw new ShardsError(`${target.path} is the main worktree; destroy removes linked worktrees only`);
     const gitDir = existsSync(target.path) ? findWorktree(target.path).gitDir : null;
     const record = gitDir ? findAllocation(gitDir) : null;
-    if (args.stop && record) for (const r of await stopServers(target.path, record, { dryRun: false })) print(stopLine(r));
+    if (args.stop && record) print((await stopServers(target.path, record, { dryRun: false })).map(stopLine).join(""));
 
     const removed = git(["worktree", "remove", ...(args.force ? ["--force"] : []), target.path], here.repo);
     if (removed.status !== 0) {

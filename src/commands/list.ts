@@ -31,7 +31,7 @@ interface Now {
   isStale: (r: Allocation) => boolean;
 }
 
-/** The listeners now, with owners only for ports inside some range: the /proc walk costs, and only those are shown. */
+/** The listeners now, with owners only for ports inside some range: the /proc walk costs, and only those show. */
 function machineNow(records: Allocation[]): Now {
   const live = listeners({ owners: (port) => records.some((r) => port >= r.start && port <= r.end) });
   return { live, split: splitPorts(live), isStale: staleTest() };
@@ -66,7 +66,8 @@ function repoRows(here: Worktree, records: Allocation[], now: Now): Row[] {
       shown.add(record);
       rows.push(rowOf(record, now));
     } else if (gitDir) {
-      rows.push({ path: w.path, branch: w.branch, repo: here.repo, start: null, end: null, count: null, ports: {}, state: "none", listening: [], intruders: [], split: [] });
+      const none = { start: null, end: null, count: null, ports: {}, state: "none" as const };
+      rows.push({ path: w.path, branch: w.branch, repo: here.repo, ...none, listening: [], intruders: [], split: [] });
     }
   }
   for (const r of records) if (r.repo === here.repo && !shown.has(r)) rows.push(rowOf(r, now));
@@ -78,9 +79,12 @@ function listeningCell(row: Row): string {
   const names = Object.entries(row.ports);
   return row.listening
     .map((p) => {
-      const notes = row.intruders.filter((i) => i.port === p).map((i) => `intruder: pid ${i.pid}${i.command ? ` ${i.command}` : ""}, from ${i.from}`);
+      const notes = row.intruders
+        .filter((i) => i.port === p)
+        .map((i) => `intruder: pid ${i.pid}${i.command ? ` ${i.command}` : ""}, from ${i.from}`);
       if (row.split.includes(p)) notes.push("split: two processes on IPv4 and IPv6");
-      return [p, ...names.filter(([, port]) => port === p).map(([n]) => n), ...notes.map((n) => `(${n})`)].join(" ");
+      const named = names.filter(([, port]) => port === p).map(([n]) => n);
+      return [p, ...named, ...notes.map((n) => `(${n})`)].join(" ");
     })
     .join(", ");
 }

@@ -57,7 +57,7 @@ function procAddress(hex: string): string {
   return groups.join(":");
 }
 
-/** `::1` for `0:0:0:0:0:0:0:1` (node's inet_ntop). node:net loads only here: it costs ~2 ms, and probe runs in the hook. */
+/** `::1` for `0:0:0:0:0:0:0:1` (node's inet_ntop). node:net loads only here: ~2 ms, and probe runs in the hook. */
 export async function displayAddress(address: string): Promise<string> {
   if (!address.includes(":")) return address;
   const { SocketAddress } = await import("node:net");
@@ -227,7 +227,7 @@ export function lsofListeners(): Listener[] {
   return found.map((l) => ({ ...l, command: commands.get(l.pid!) ?? l.command, cwd: cwds.get(l.pid!) ?? null }));
 }
 
-/** Same port+address once (a socket held by several processes keeps an entry with a known owner); by port, IPv4 first. */
+/** Same port+address once (a socket shared by processes keeps an entry with a known owner); by port, IPv4 first. */
 function dedupe(list: Listener[]): Listener[] {
   const seen = new Map<string, Listener>();
   for (const l of list) {
@@ -235,7 +235,8 @@ function dedupe(list: Listener[]): Listener[] {
     const prior = seen.get(key);
     if (!prior || (prior.pid === null && l.pid !== null)) seen.set(key, l);
   }
-  return [...seen.values()].sort((a, b) => a.port - b.port || ipv4First(a, b) || a.address.localeCompare(b.address));
+  const order = (a: Listener, b: Listener) => a.port - b.port || ipv4First(a, b) || a.address.localeCompare(b.address);
+  return [...seen.values()].sort(order);
 }
 
 /**
@@ -281,7 +282,7 @@ export interface Intruder {
   from: string;
 }
 
-/** Listeners on `range` whose process runs from another worktree than `root` (a server started in the wrong shell). */
+/** Listeners on `range` whose process runs from another worktree than `root` (started in the wrong shell). */
 export function intruders(range: Range, root: string, live: Listener[]): Intruder[] {
   const found: Intruder[] = [];
   for (const l of live) {
@@ -304,7 +305,8 @@ export function splitPorts(live: Listener[]): number[] {
   const split = new Set<number>();
   for (const a of live) {
     if (a.pid === null || isIpv6(a.address)) continue;
-    if (live.some((b) => b.port === a.port && b.pid !== null && b.pid !== a.pid && isIpv6(b.address))) split.add(a.port);
+    const other = (b: Listener) => b.port === a.port && b.pid !== null && b.pid !== a.pid && isIpv6(b.address);
+    if (live.some(other)) split.add(a.port);
   }
   return [...split].sort((x, y) => x - y);
 }
@@ -315,9 +317,10 @@ export interface PortProblem {
 }
 
 const ipv4First = (a: Listener, b: Listener) => Number(isIpv6(a.address)) - Number(isIpv6(b.address));
+const kills = (held: Listener[]) => [...new Set(held.map((l) => `\`kill ${l.pid}\``))].join(" or ");
 const who = (l: Pick<Listener, "pid" | "command">) => `pid ${l.pid} (${l.command ?? "unknown"})`;
 
-/** `pid 42 (node a.js) on 127.0.0.1 and pid 43 (node b.js) on ::1`: the known holders of a port, IPv4 first as people name them. */
+/** `pid 42 (node a.js) on 127.0.0.1 and pid 43 (node b.js) on ::1`: a port's known holders, IPv4 first. */
 export async function holders(found: Listener[]): Promise<string> {
   const known = found.filter((l) => l.pid !== null).sort(ipv4First);
   const parts = await Promise.all(known.map(async (l) => `${who(l)} on ${await displayAddress(l.address)}`));
@@ -334,13 +337,15 @@ export async function portProblems(records: Allocation[]): Promise<PortProblem[]
     for (const i of intruders(r, path, live))
       problems.push({
         message: `port ${i.port} of ${range} is held by ${who(i)}, which runs from another worktree (${i.from})`,
-        fix: `stop it (\`kill ${i.pid}\`) and start it again in ${i.from} on that worktree's own ports (\`shards exec\`)`,
+        fix:
+          `stop it (\`kill ${i.pid}\`) and start it again in ${i.from} ` +
+          "on that worktree's own ports (`shards exec`)",
       });
     for (const port of splitPorts(live.filter((l) => l.port >= r.start && l.port <= r.end))) {
       const held = live.filter((l) => l.port === port && l.pid !== null).sort(ipv4First);
       problems.push({
         message: `port ${port} of ${range} is split: ${await holders(held)}, so localhost reaches one or the other`,
-        fix: `stop one of them (${[...new Set(held.map((l) => `\`kill ${l.pid}\``))].join(" or ")}), or start both on one address`,
+        fix: `stop one of them (${kills(held)}), or start both on one address`,
       });
     }
   }
@@ -368,7 +373,11 @@ const STOP_GRACE_MS = 5000;
  * cwd is inside that worktree gets SIGTERM, then SIGKILL if it is alive after 5 s. Any
  * other listener (another worktree's, no worktree's, another user's) is only named.
  */
-export async function stopServers(root: string, range: Range, { dryRun }: { dryRun: boolean }): Promise<StopResult[]> {
+export async function stopServers(
+  root: string,
+  range: Range,
+  { dryRun }: { dryRun: boolean },
+): Promise<StopResult[]> {
   const inRange = (port: number) => port >= range.start && port <= range.end;
   const results: StopResult[] = [];
   for (const l of listeners({ owners: inRange })) {
@@ -383,16 +392,24 @@ export async function stopServers(root: string, range: Range, { dryRun }: { dryR
     const action: StopAction = !ours ? "skipped" : dryRun ? "would stop" : "stopped";
     results.push({ pid: l.pid, port: l.port, ports: [l.port], command: l.command, action, from: home ?? l.cwd });
   }
-  const targets = results.filter((r) => r.action === "stopped");
-  for (const r of targets) signal(r.pid!, "SIGTERM");
+  // Each target with its start time: a pid that died and was reused within the 5 s is not ours to kill.
+  const targets = results.filter((r) => r.action === "stopped").map((r) => ({ r, started: startTime(r.pid!) }));
+  const alive = ({ r, started }: (typeof targets)[number]) => isAlive(r.pid!) && startTime(r.pid!) === started;
+  for (const { r } of targets) signal(r.pid!, "SIGTERM");
   const deadline = Date.now() + STOP_GRACE_MS;
-  while (targets.some((r) => isAlive(r.pid!)) && Date.now() < deadline) await new Promise((done) => setTimeout(done, 50));
-  for (const r of targets) {
-    if (!isAlive(r.pid!)) continue;
-    signal(r.pid!, "SIGKILL");
-    r.action = "killed";
+  while (targets.some(alive) && Date.now() < deadline) await new Promise((done) => setTimeout(done, 50));
+  for (const target of targets) {
+    if (!alive(target)) continue;
+    signal(target.r.pid!, "SIGKILL");
+    target.r.action = "killed";
   }
   return results;
+}
+
+/** /proc/<pid>/stat's starttime (field 22), which tells two processes of one pid apart; null off Linux. */
+function startTime(pid: number): string | null {
+  const stat = readText(`/proc/${pid}/stat`);
+  return stat?.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
 }
 
 /** `stopped pid 42 (node server.js) on port 3010`, and why when nothing was done. */
@@ -402,8 +419,8 @@ export function stopLine(r: StopResult): string {
   const what = `pid ${r.pid} (${r.command ?? "unknown"}) ${on}`;
   if (r.action === "killed") return `killed ${what}: still running 5 s after SIGTERM\n`;
   if (r.action !== "skipped") return `${r.action} ${what}\n`;
-  const where = r.from === null ? "its working directory is not visible to this user" : `it runs in ${r.from}, not in this worktree`;
-  return `skipped ${what}: ${where}\n`;
+  if (r.from === null) return `skipped ${what}: its working directory is not visible to this user\n`;
+  return `skipped ${what}: it runs in ${r.from}, not in this worktree\n`;
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {
@@ -422,5 +439,5 @@ function isAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
   const stat = readText(`/proc/${pid}/stat`);
-  return stat === null || !/^\S+ \(.*\) Z/s.test(stat);
+  return stat?.[stat.lastIndexOf(")") + 2] !== "Z";
 }
