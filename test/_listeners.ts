@@ -12,18 +12,19 @@ const CODE = `
 if (process.env.IGNORE_TERM) process.on("SIGTERM", () => {});
 const hosts = process.env.HOSTS.split(" ");
 let ready = 0;
-for (const host of hosts)
-  require("net").createServer().listen(Number(process.env.PORT), host, () => ++ready === hosts.length && process.stdout.write("ready\\n"));
+const listening = () => ++ready === hosts.length && process.stdout.write("ready\\n");
+for (const host of hosts) require("net").createServer().listen(Number(process.env.PORT), host, listening);
 `;
 
-/** `node -e ... server <port>` in `cwd`, resolved once it listens on each host. `ignoreTerm`: a server that shrugs off SIGTERM. */
+/** `node -e ... server <port>` in `cwd`, resolved once it listens on each host. `ignoreTerm`: it shrugs off SIGTERM. */
 export async function serveFrom(
   cwd: string,
   port: number,
   host: string | string[],
   { ignoreTerm = false }: { ignoreTerm?: boolean } = {},
 ): Promise<Served> {
-  const env = { ...process.env, PORT: String(port), HOSTS: [host].flat().join(" "), CODE, ...(ignoreTerm ? { IGNORE_TERM: "1" } : {}) };
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOSTS: [host].flat().join(" "), CODE };
+  if (ignoreTerm) env.IGNORE_TERM = "1";
   const child = spawn(process.execPath, ["-e", "eval(process.env.CODE)", "server", String(port)], {
     cwd,
     env,
@@ -33,7 +34,8 @@ export async function serveFrom(
     let err = "";
     child.stderr!.on("data", (d) => (err += d));
     child.stdout!.on("data", () => resolve());
-    child.on("exit", (code) => reject(new Error(`server on ${host}:${port} exited (${code}) before listening: ${err}`)));
+    const early = (code: number | null) => new Error(`server on ${host}:${port} exited (${code}) early: ${err}`);
+    child.on("exit", (code) => reject(early(code)));
   });
   return { child, pid: child.pid! };
 }
