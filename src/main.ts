@@ -21,6 +21,7 @@ const commands = {
   hook: () => import("./commands/hook.ts"),
   doctor: () => import("./commands/doctor.ts"),
   which: () => import("./commands/which.ts"),
+  stop: () => import("./commands/stop.ts"),
 };
 
 /** citty colours its usage unless NO_COLOR is set when it loads: no escapes into a pipe. */

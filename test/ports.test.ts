@@ -2,15 +2,21 @@
 // (in this process and in a child) that must show up with their owner and vanish on close.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, realpathSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type AddressInfo, createServer, type Server } from "node:net";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
+  displayAddress,
   listeners,
   listeningPorts,
   lsofListeners,
   parseLsof,
+  parseLsofCwd,
   parseProcNetTcp,
+  parsePs,
 } from "../src/edges/ports.ts";
 
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -43,14 +49,18 @@ test("parseProcNetTcp: IPv4 LISTEN sockets, little-endian addresses, everything 
   ]);
 });
 
-test("parseProcNetTcp: IPv6 in RFC 5952 text, IPv4-mapped as dotted", () => {
-  assert.equal(parseProcNetTcp(TCP6), [
-    { port: 3000, address: "::1", inode: 61001 },
-    { port: 8081, address: "::", inode: 61002 },
-    { port: 5001, address: "::ffff:127.0.0.1", inode: 61003 },
-    { port: 443, address: "2001:db8::1", inode: 61004 },
-    { port: 10000, address: "fe80::250:ff:c567:89ab", inode: 61005 },
+test("parseProcNetTcp: IPv6 as eight hex groups; displayAddress shortens them as people write them", async () => {
+  const sockets = parseProcNetTcp(TCP6);
+  assert.equal(sockets, [
+    { port: 3000, address: "0:0:0:0:0:0:0:1", inode: 61001 },
+    { port: 8081, address: "0:0:0:0:0:0:0:0", inode: 61002 },
+    { port: 5001, address: "0:0:0:0:0:ffff:7f00:1", inode: 61003 },
+    { port: 443, address: "2001:db8:0:0:0:0:0:1", inode: 61004 },
+    { port: 10000, address: "fe80:0:0:0:250:ff:c567:89ab", inode: 61005 },
   ]);
+  const shown = await Promise.all(sockets.map((s) => displayAddress(s.address)));
+  assert.equal(shown, ["::1", "::", "::ffff:127.0.0.1", "2001:db8::1", "fe80::250:ff:c567:89ab"]);
+  assert.is(await displayAddress("127.0.0.1"), "127.0.0.1");
 });
 
 test("parseProcNetTcp: empty input, header only, CRLF and junk", () => {
@@ -84,12 +94,19 @@ test("parseLsof: field output with IPv4, IPv6, wildcards and several processes",
     "",
   ].join("\n");
   assert.equal(parseLsof(text), [
-    { port: 3000, address: "127.0.0.1", pid: 101, command: "node" },
-    { port: 3001, address: "::", pid: 101, command: "node" },
-    { port: 3002, address: "0.0.0.0", pid: 101, command: "node" },
-    { port: 5432, address: "::1", pid: 202, command: "postgres" },
+    { port: 3000, address: "127.0.0.1", pid: 101, command: "node", cwd: null },
+    { port: 3001, address: "::", pid: 101, command: "node", cwd: null },
+    { port: 3002, address: "0.0.0.0", pid: 101, command: "node", cwd: null },
+    { port: 5432, address: "::1", pid: 202, command: "postgres", cwd: null },
   ]);
   assert.equal(parseLsof(""), []);
+});
+
+test("parsePs and parseLsofCwd: the process table's command line and lsof's cwd, per pid", () => {
+  const ps = parsePs("  101 /usr/local/bin/node server.js --port 3000\n202 postgres: checkpointer\n\nnoise\n");
+  assert.equal([...ps], [[101, "node server.js --port 3000"], [202, "postgres: checkpointer"]]);
+  const cwds = parseLsofCwd("p101\nfcwd\nn/work/repo a\np202\nfcwd\nn/\n");
+  assert.equal([...cwds], [[101, "/work/repo a"], [202, "/"]]);
 });
 
 async function serve(host: string): Promise<Server> {
@@ -113,14 +130,14 @@ test("listeners: real servers on 127.0.0.1, 0.0.0.0 and ::1 are found with our p
   try {
     const found = listeners({ owners: true });
     const live = listeningPorts();
-    hosts.forEach((host, i) => {
+    for (const [i, host] of hosts.entries()) {
       const hit = found.find((l) => l.port === ports[i]);
       assert.ok(hit, `listener on ${host}:${ports[i]} not found`);
-      assert.is(hit.address, host);
+      assert.is(await displayAddress(hit.address), host);
       assert.is(hit.pid, process.pid);
       assert.ok(hit.command?.includes("node"), `command ${hit.command}`);
       assert.ok(live.has(ports[i]!), `listeningPorts lacks ${ports[i]}`);
-    });
+    }
     // Without owners: the same sockets, no owner lookup.
     const bare = listeners();
     for (const port of ports) {
@@ -156,11 +173,16 @@ test("listeners: entries are unique per port+address and sorted by port", async 
 });
 
 /** A node child listening on 127.0.0.1; `args` end up in its command line. */
-async function childServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+async function childServer(
+  args: string[],
+  { cwd, before = "" }: { cwd?: string; before?: string } = {},
+): Promise<{ child: ChildProcess; port: number }> {
   // stdout.write, not console.log: uvu sets FORCE_COLOR, which would colour a logged number.
   const code =
+    before +
     'const s=require("net").createServer().listen(0,"127.0.0.1",()=>process.stdout.write(s.address().port+"\\n"))';
   const child = spawn(process.execPath, ["-e", "eval(process.env.CODE)", ...args], {
+    cwd,
     env: { ...process.env, CODE: code },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -187,6 +209,7 @@ test("listeners: a server in a child process is found with the child's pid and c
     assert.ok(hit, `child listener on ${port} not found`);
     assert.is(hit.pid, child.pid);
     assert.is(hit.command, "node -e eval(process.env.CODE) demo"); // argv[0] shortened to "node"
+    assert.is(hit.cwd, process.cwd());
     assert.ok(listeningPorts().has(port));
   } finally {
     await stop(child);
@@ -210,17 +233,40 @@ test("listeners: a command line is one printable line of at most 80 characters",
 
 const hasLsof = spawnSync("lsof", ["-v"], { stdio: "ignore" }).error === undefined;
 
+/** Where lsof is missing the non-Linux reader goes untested: allowed on a laptop, never in CI. */
+function lsofOrSkip(): boolean {
+  if (!hasLsof && process.env.CI) assert.unreachable("lsof is not installed, and CI must test the non-Linux reader");
+  return hasLsof;
+}
+
 test("lsofListeners: the non-Linux path finds our server too (where lsof is installed)", async () => {
-  if (!hasLsof) return;
+  if (!lsofOrSkip()) return;
   const server = await serve("::1");
   try {
     const hit = lsofListeners().find((l) => l.port === portOf(server));
     assert.ok(hit, "lsof did not report our server");
     assert.is(hit.address, "::1");
     assert.is(hit.pid, process.pid);
-    assert.is(hit.command, "node");
+    assert.ok(hit.command?.startsWith("node"), `command ${hit.command}`);
+    assert.is(hit.cwd, process.cwd());
   } finally {
     await close(server);
+  }
+});
+
+test("lsofListeners: the command line comes from the process table, not the thread name (Node 24: MainThread)", async () => {
+  if (!lsofOrSkip()) return;
+  const cwd = realpathSync(mkdtempSync(join(tmpdir(), "shards-cwd-")));
+  // What Node 24 does to its main thread, done by hand: lsof reports this name as the command.
+  const { child, port } = await childServer(["demo"], { cwd, before: 'require("fs").writeFileSync("/proc/self/comm","MainThread");' });
+  try {
+    const hit = lsofListeners().find((l) => l.port === port);
+    assert.ok(hit, `lsof did not report the child on ${port}`);
+    assert.is(hit.pid, child.pid);
+    assert.is(hit.command, "node -e eval(process.env.CODE) demo");
+    assert.is(hit.cwd, cwd);
+  } finally {
+    await stop(child);
   }
 });
 

@@ -1,8 +1,9 @@
 import { existsSync, realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
-import { releaseAllocation } from "../allocation.ts";
+import { findAllocation, releaseAllocation } from "../allocation.ts";
 import { formatRange } from "../core/records.ts";
+import { stopLine, stopServers } from "../edges/ports.ts";
 import { findWorktree } from "../edges/worktree.ts";
 import { git, listWorktrees } from "../edges/git.ts";
 import { ShardsError } from "../errors.ts";
@@ -14,6 +15,7 @@ export default defineCommand({
   args: {
     target: { type: "positional", required: true, description: "Branch or path of the worktree" },
     force: { type: "boolean", description: "Remove it even with changes or untracked files" },
+    stop: { type: "boolean", description: "Stop its servers first (as `shards stop` does)" },
   },
   async run({ args }) {
     const here = findWorktree(process.cwd());
@@ -24,6 +26,8 @@ export default defineCommand({
     if (!target) throw new ShardsError(`no worktree with branch or path ${args.target} (see \`shards list\`)`);
     if (target === listed[0]) throw new ShardsError(`${target.path} is the main worktree; destroy removes linked worktrees only`);
     const gitDir = existsSync(target.path) ? findWorktree(target.path).gitDir : null;
+    const record = gitDir ? findAllocation(gitDir) : null;
+    if (args.stop && record) print((await stopServers(target.path, record, { dryRun: false })).map(stopLine).join(""));
 
     const removed = git(["worktree", "remove", ...(args.force ? ["--force"] : []), target.path], here.repo);
     if (removed.status !== 0) {

@@ -7,6 +7,7 @@ import { defineCommand } from "citty";
 import { formatRange } from "../core/records.ts";
 import { loadConfig } from "../edges/config.ts";
 import { type HookTarget, PREVIOUS_SUFFIX, currentRuntime, hookState, hookTarget, lefthookLine } from "../edges/hooks.ts";
+import { portProblems } from "../edges/ports.ts";
 import { inspectRegistry } from "../edges/registry.ts";
 import { type Worktree, findWorktree, staleTest } from "../edges/worktree.ts";
 import { NotAWorktreeError } from "../errors.ts";
@@ -85,6 +86,17 @@ function checkRegistry(): Check[] {
   return checks;
 }
 
+/** Intruders and split ports on any range: a problem only when there is one (listed by `shards list`). */
+async function checkPorts(): Promise<Check[]> {
+  let records;
+  try {
+    records = inspectRegistry().records;
+  } catch {
+    return []; // checkRegistry reports it
+  }
+  return (await portProblems(records)).map((p) => fail("ports", p.message, p.fix));
+}
+
 const SHELLS = ["bash", "zsh", "fish", "direnv"];
 
 /** The snippets export SHARDS_SHELL when loaded; the fix names the user's own shell. */
@@ -109,7 +121,7 @@ export default defineCommand({
   async run({ args }) {
     const cwd = process.cwd();
     const { check: git, wt } = checkGit(cwd);
-    const checks = [git, ...(wt ? [checkHook(wt)] : []), await checkConfig(wt ?? { root: cwd, repo: cwd }), ...checkRegistry(), checkShell(process.env)];
+    const checks = [git, ...(wt ? [checkHook(wt)] : []), await checkConfig(wt ?? { root: cwd, repo: cwd }), ...checkRegistry(), ...(await checkPorts()), checkShell(process.env)];
     const ok = checks.every((c) => c.ok);
     if (!ok) process.exitCode = 1;
     if (args.json) return printJson({ ok, checks });

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { portName } from "../core/records.ts";
-import { listeners } from "../edges/ports.ts";
+import { holders, listeners, runsIn, splitPorts } from "../edges/ports.ts";
 import { readRecords } from "../edges/registry.ts";
 import { present } from "../edges/worktree.ts";
 import { ShardsError } from "../errors.ts";
@@ -23,12 +23,16 @@ export default defineCommand({
     const here = record ? present(record) : null;
     const found = listeners({ owners: true }).filter((l) => l.port === port);
     const holder = found.find((l) => l.pid !== null) ?? found[0];
+    const from = holder ? runsIn(holder) : null;
+    const split = splitPorts(found).length > 0;
     const result = {
       port,
       owner: here ? { path: here.path, branch: here.branch, name } : null,
       listening: found.length > 0,
       pid: holder?.pid ?? null,
       command: holder?.command ?? null,
+      from,
+      split,
     };
     if (args.json) return printJson(result);
     const owner = record && here
@@ -38,7 +42,11 @@ export default defineCommand({
       ? "nothing listens on it"
       : result.pid === null
         ? "something listens on it (process not visible to this user)"
-        : `listening: pid ${result.pid} (${result.command ?? "unknown"})`;
-    print(`${owner}\n${listening}\n`);
+        : `listening: pid ${result.pid} (${result.command ?? "unknown"})${from ? `, running in ${from}` : ""}`;
+    const notes: string[] = [];
+    if (here && from && from !== here.path)
+      notes.push(`intruder: it runs from another worktree (${from}); stop it there and start it in ${here.path}`);
+    if (split) notes.push(`split: ${await holders(found)}; localhost reaches one or the other`);
+    print([owner, listening, ...notes].map((line) => `${line}\n`).join(""));
   },
 });
