@@ -1,53 +1,49 @@
 // The flows several commands share: ensure a worktree has a range, release it, prune.
 // Each is one locked registry update around a pure core decision, plus the worktree's
 // shards.env, written inside the lock so that it always agrees with the registry.
-import { rmSync } from "node:fs";
+import { isDeepStrictEqual } from "node:util";
 import { allocate, prune } from "./core/allocate.ts";
-import { type ShardEnv, parseEnvFile, rangeFromEnv, renderEnvFile, shardEnv } from "./core/env.ts";
+import { type ShardEnv, rangeFromEnv, shardEnv } from "./core/env.ts";
 import type { Allocation } from "./core/records.ts";
 import type { Config } from "./edges/config.ts";
-import { readText, writeFileAtomic } from "./edges/files.ts";
+import { readShardsEnv, removeEnvBlock, removeShardsEnv, writeEnvBlock, writeShardsEnv } from "./edges/envfile.ts";
 import { readRecords, updateRecords } from "./edges/registry.ts";
-import { type Worktree, envFilePath, staleTest } from "./edges/worktree.ts";
+import { type Worktree, livenessTest, siblingWorktrees } from "./edges/worktree.ts";
 import { PoolExhaustedError } from "./errors.ts";
+import { logger } from "./output.ts";
 
 export interface Shard {
   record: Allocation;
   env: ShardEnv;
-  kind: "existing" | "adopted" | "new";
-}
-
-function readEnvFile(gitDir: string): string | null {
-  return readText(envFilePath(gitDir));
-}
-
-/**
- * Writes shards.env only when its content changes (rule 11 rewrites it on every ask). Read
- * again here, under the lock: another process may have released it since we first looked.
- */
-function writeEnvFile(gitDir: string, env: ShardEnv): void {
-  const text = renderEnvFile(env);
-  // No fsync: a copy of the registry's record, written again on the next ask (rule 11).
-  if (readEnvFile(gitDir) !== text) writeFileAtomic(envFilePath(gitDir), text, { fsync: false });
-}
-
-function removeEnvFile(gitDir: string): void {
-  rmSync(envFilePath(gitDir), { force: true });
 }
 
 export function envOf(record: Allocation, config: Config, root: string): ShardEnv {
-  return shardEnv(record, { names: config.names, exportPort: config.exportPort, root });
+  return shardEnv(record, { names: config.names, exportPort: config.exportPort, root, name: record.name });
 }
 
-const sameRecord = (a: Allocation, b: Allocation) => JSON.stringify(a) === JSON.stringify(b);
+/**
+ * Rule 9: the ranges the repository's other worktrees still export, as records, so that a
+ * registry that was lost or cut short never hands one of them out again.
+ */
+function siblingRecords(wt: Worktree): Allocation[] {
+  const records: Allocation[] = [];
+  for (const s of siblingWorktrees(wt)) {
+    const env = readShardsEnv(s.gitDir, s.root);
+    const range = env && rangeFromEnv(env);
+    if (!range) continue;
+    records.push({ gitDir: s.gitDir, path: s.root, branch: null, repo: wt.repo, names: [], name: env.SHARD_NAME, ...range });
+  }
+  return records;
+}
 
-/** The worktree's range: the one it has, the one its shards.env names if free, or a new one. */
+/** The worktree's range: the one it has, the one its shards.env names if rule 10 allows, or a new one. */
 export async function ensureAllocation(wt: Worktree, config: Config, count?: number): Promise<Shard> {
-  const saved = readEnvFile(wt.gitDir);
-  const previous = saved === null ? null : rangeFromEnv(parseEnvFile(saved));
+  const saved = readShardsEnv(wt.gitDir, wt.root);
+  const previous = saved && rangeFromEnv(saved);
+  const siblings = siblingRecords(wt);
   // Asked only with probe on, and loaded only then: the hook's path stays small.
   const busy = config.probe ? (await import("./edges/ports.ts")).listeningPorts() : undefined;
-  return updateRecords(
+  const shard = updateRecords(
     (records) => {
       const result = allocate(records, config, {
         gitDir: wt.gitDir,
@@ -57,38 +53,45 @@ export async function ensureAllocation(wt: Worktree, config: Config, count?: num
         names: config.names,
         count,
         previous,
-        isStale: staleTest(),
+        siblings,
+        liveness: livenessTest(),
         busy,
       });
-      if (result.kind === "exhausted") throw new PoolExhaustedError(result.message);
+      if ("exhausted" in result) throw new PoolExhaustedError(result.exhausted);
+      for (const r of result.freed)
+        logger.warn(`the pool is full: took ports ${r.start}-${r.end} of ${r.path}, whose repository is gone`);
       const own = records.find((r) => r.gitDir === wt.gitDir);
-      const unchanged = result.kind === "existing" && own !== undefined && sameRecord(own, result.record);
-      const shard = { record: result.record, env: envOf(result.record, config, wt.root), kind: result.kind };
+      const unchanged = own !== undefined && isDeepStrictEqual(own, result.record);
+      const shard = { record: result.record, env: envOf(result.record, config, wt.root) };
       return { records: unchanged ? null : result.records, result: shard };
     },
     undefined,
-    (shard) => writeEnvFile(wt.gitDir, shard.env),
+    (shard) => writeShardsEnv(wt.gitDir, shard.env),
   );
+  if (config.envFile) await writeEnvBlock(wt, config.envFile, shard.env);
+  return shard;
 }
 
-/** Frees the worktree's range; null when it had none. */
-export function releaseAllocation(match: (r: Allocation) => boolean): Allocation | null {
-  return updateRecords((records) => {
+/** Frees the worktree's range (and takes its block out of `envFile`); null when it had none. */
+export function releaseAllocation(match: (r: Allocation) => boolean, envFile: string | null): Allocation | null {
+  const freed = updateRecords((records) => {
     const own = records.find(match);
     if (!own) return { records: null, result: null };
     // The env file goes first: a crash in between leaves a record without a file, never a
     // file that names a range the registry no longer holds.
-    removeEnvFile(own.gitDir);
+    removeShardsEnv(own.gitDir);
     return { records: records.filter((r) => r !== own), result: own };
   });
+  if (freed && envFile) removeEnvBlock(freed.path, envFile);
+  return freed;
 }
 
-/** Drops allocations whose worktree is gone; with dryRun, only says which. */
+/** Drops allocations whose worktree is removed or whose repository is gone; with dryRun, only says which. */
 export function pruneAllocations(dryRun: boolean): Allocation[] {
-  if (dryRun) return prune(readRecords(), staleTest()).dropped;
+  if (dryRun) return prune(readRecords(), livenessTest()).dropped;
   return updateRecords((records) => {
-    const { records: kept, dropped } = prune(records, staleTest());
-    for (const r of dropped) removeEnvFile(r.gitDir);
+    const { records: kept, dropped } = prune(records, livenessTest());
+    for (const r of dropped) removeShardsEnv(r.gitDir);
     return { records: dropped.length > 0 ? kept : null, result: dropped };
   });
 }
