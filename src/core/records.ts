@@ -98,6 +98,24 @@ const isString = (v: unknown): v is string => typeof v === "string" && v.length 
 const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= MIN_PORT && (v as number) <= MAX_PORT;
 export const SHARD_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
+const NO_FLAWS: string[] = [];
+
+type Raw = Record<string, unknown>;
+type WellFormed = Allocation & { branch?: string | null; names?: string[] };
+
+/** The common case, checked without building anything: every record shards wrote itself. */
+function isWellFormed(r: Raw): r is Raw & WellFormed {
+  return (
+    isString(r.gitDir) &&
+    isString(r.path) &&
+    isString(r.repo) &&
+    (r.branch === null || r.branch === undefined || typeof r.branch === "string") &&
+    (r.names === undefined || (Array.isArray(r.names) && r.names.every((n) => typeof n === "string"))) &&
+    (r.name === undefined || (typeof r.name === "string" && SHARD_NAME.test(r.name))) &&
+    isValidRange(r as unknown as Range)
+  );
+}
+
 /** The record, normalised, with the flaws of its other fields; or a phrase when it holds no ports. */
 function toAllocation(raw: unknown): { record: Allocation; flaws: string[] } | string {
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) return "a record that is not an object";
@@ -105,6 +123,11 @@ function toAllocation(raw: unknown): { record: Allocation; flaws: string[] } | s
   const who = isString(r.gitDir) ? r.gitDir : isString(r.path) ? r.path : "a record without gitDir";
   if (!isPort(r.start) || !isPort(r.end))
     return `a record with no usable range ${JSON.stringify(r.start)}-${JSON.stringify(r.end)} (${who})`;
+  if (isWellFormed(r)) {
+    const record: Allocation = { gitDir: r.gitDir, path: r.path, branch: r.branch ?? null, repo: r.repo, names: r.names ?? [], start: r.start, end: r.end, count: r.count };
+    if (r.name !== undefined) record.name = r.name;
+    return { record, flaws: NO_FLAWS };
+  }
   const found: string[] = [];
   const text = (key: "gitDir" | "path" | "repo") => {
     if (isString(r[key])) return r[key] as string;
