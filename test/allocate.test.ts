@@ -4,7 +4,8 @@
 import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { type AllocationRequest, type Liveness, type Pool, allocate, firstFit, prune, shardName } from "../src/core/allocate.ts";
+import { BROWSER_REFUSED_PORTS, type AllocationRequest, type Liveness, type Pool, allocate, firstFit, prune, shardName } from "../src/core/allocate.ts";
+import { DEFAULTS } from "../src/edges/config.ts";
 import { type Allocation, flawOf, isValidRange, overlaps, sanitizeRegistry, serializeRegistry } from "../src/core/records.ts";
 
 const pool: Pool = { basePort: 3000, maxPort: 32767, portCount: 10, exclude: [3306, 5432, 6379, 27017] };
@@ -75,6 +76,21 @@ test("blocks holding an excluded port are skipped", () => {
   const p = { ...pool, basePort: 3300, exclude: [3306] };
   assert.is(take([], "a", p).record.start, 3310);
   assert.is(firstFit([], { ...pool, basePort: 5430, exclude: [5432, 5445] }, 10)?.start, 5450);
+});
+
+test("14.7: every block holding a port browsers refuse is skipped, and the default exclude has AirPlay's", () => {
+  const p = { ...pool, exclude: [] };
+  assert.is(take([], "a", { ...p, basePort: 6000 }).record.start, 6010, "6000 (x11)");
+  assert.is(take([], "a", { ...p, basePort: 6660 }).record.start, 6680, "6665-6669, 6679");
+  assert.is(take([], "a", { ...p, basePort: 5060 }).record.start, 5070, "5060, 5061");
+  assert.is(take([], "a", { ...p, basePort: 10075 }).record.start, 10085, "10080");
+  for (const port of [3659, 4045, 4190, 6566]) {
+    const r = take([], "a", { ...p, basePort: port - 5 });
+    assert.ok(r.record.start > port, String(port));
+  }
+  assert.equal(firstFit([], { ...p, basePort: 20, maxPort: 40, portCount: 1 }, 1), { start: 24, end: 24, count: 1 });
+  for (const port of [5000, 7000]) assert.ok(DEFAULTS.exclude.includes(port));
+  assert.is(take([], "a", { ...DEFAULTS, basePort: 4995 }).record.start, 5005);
 });
 
 test("--count: a larger or smaller block on the aligned slots", () => {
@@ -236,6 +252,7 @@ test("property: any sequence of allocate/release/prune keeps ranges disjoint, in
       for (const r of records) {
         assert.ok(r.start >= thePool.basePort && r.end <= thePool.maxPort);
         assert.not.ok(thePool.exclude.some((x) => x >= r.start && x <= r.end));
+        for (let port = r.start; port <= r.end; port++) assert.not.ok(BROWSER_REFUSED_PORTS.has(port), `${port} is refused`);
       }
     }),
     { numRuns: 300 },
