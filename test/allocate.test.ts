@@ -180,6 +180,9 @@ test("rule 9: ranges that sibling worktrees still export are held again and neve
   // A sibling whose range the registry gave to someone else stays out.
   const clash = take([rec("x", 3000, 3009, { repo: "/other", gitDir: "/other/.git" })], "c", pool, { siblings });
   assert.equal(clash.records.map((x) => x.gitDir), ["/other/.git", "/r/.git/worktrees/b", "/r/.git/worktrees/c"]);
+  // A removed worktree's leftover shards.env holds nothing.
+  const removed = take([], "c", pool, { siblings, liveness: (x) => (x.branch === "b" ? "removed" : "live") });
+  assert.is(removed.record.start, 3010);
 });
 
 test("the shards.env range is adopted when the registry lost the record and it is free", () => {

@@ -60,6 +60,28 @@ test("12.10: a copied repository ignores the original's shards.env and never mov
   assert.is(start(sb, main), 3040);
 });
 
+test("15.6 (CLI): after git worktree move, the next run rewrites shards.env with the new SHARD_ROOT", () => {
+  const sb = sandbox();
+  const main = repo(sb);
+  const wt = join(sb.dir, "wt");
+  const moved = join(sb.dir, "moved");
+  shards(sb, main, ["create", "b", "--path", wt]);
+  git(sb, main, "worktree", "move", wt, moved);
+  const file = join(main, ".git/worktrees/wt/shards.env");
+  assert.match(readFileSync(file, "utf8"), `SHARD_ROOT=${wt}\n`);
+  assert.is(json(shards(sb, moved, ["env", "--format", "json"])).SHARD_PORT_RANGE_START, "3000");
+  assert.match(readFileSync(file, "utf8"), `SHARD_ROOT=${moved}\n`);
+});
+
+test("12.9: a deleted worktree's leftover shards.env does not hold its range once it was removed", () => {
+  const sb = sandbox();
+  const main = repo(sb);
+  assert.is(json(shards(sb, main, ["create", "gone", "--json"])).start, 3000);
+  rmSync(join(sb.dir, "repo-gone"), { recursive: true, force: true });
+  writeFileSync(sb.registry, "");
+  assert.is(json(shards(sb, main, ["create", "next", "--json"])).start, 3000);
+});
+
 test("12.11: only a range shards could have handed out is adopted from shards.env", () => {
   const cases: [number, number, string][] = [
     [1, 65535, "the whole port space"],

@@ -135,9 +135,11 @@ export function allocate(records: readonly Allocation[], pool: Pool, req: Alloca
     else if (state === "stale") stale.push(r);
   }
   const taken: Range[] = [...kept, ...stale];
-  // Ranges the repository's other worktrees still export, lost from the registry: held again.
+  // Ranges the repository's other worktrees still export, lost from the registry: held again
+  // (not the leftover file of a worktree whose directory was deleted: that one is removed).
   for (const s of req.siblings ?? []) {
     if (records.some((r) => r.gitDir === s.gitDir) || !adoptable(s, pool, taken)) continue;
+    if (req.liveness(s) !== "live") continue;
     const names = namesOf([...kept, ...stale]);
     kept.push({ ...s, name: s.name && !names.has(s.name) ? s.name : shardName(s.path, names) });
     taken.push(s);
