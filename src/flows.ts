@@ -23,7 +23,8 @@ export function envOf(record: Allocation, config: Config, root: string): ShardEn
 
 /**
  * Rule 9: the ranges the repository's other worktrees still export, as records, so that a
- * registry that was lost or cut short never hands one of them out again.
+ * registry that was lost or cut short never hands one of them out again. Read under the
+ * lock, and only when a new range is needed: asking again for a range reads none of them.
  */
 function siblingRecords(wt: Worktree): Allocation[] {
   const records: Allocation[] = [];
@@ -40,7 +41,6 @@ function siblingRecords(wt: Worktree): Allocation[] {
 export async function ensureAllocation(wt: Worktree, config: Config, count?: number): Promise<Shard> {
   const saved = readShardsEnv(wt.gitDir, wt.root);
   const previous = saved && rangeFromEnv(saved);
-  const siblings = siblingRecords(wt);
   // Asked only with probe on, and loaded only then: the hook's path stays small.
   const busy = config.probe ? (await import("./edges/ports.ts")).listeningPorts() : undefined;
   const shard = updateRecords(
@@ -53,7 +53,7 @@ export async function ensureAllocation(wt: Worktree, config: Config, count?: num
         names: config.names,
         count,
         previous,
-        siblings,
+        siblings: () => siblingRecords(wt),
         liveness: livenessTest(),
         busy,
       });

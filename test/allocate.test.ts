@@ -67,8 +67,11 @@ test("rule 5: a full pool frees the stale range it needs, and says which", () =>
   assert.equal(r.records.map((x) => x.branch), ["a", "c"]);
 });
 
-test("liveness is not asked when the worktree already has a range", () => {
-  const r = take([rec("a", 3000, 3009)], "a", pool, { liveness: () => { throw new Error("asked"); } });
+test("liveness and siblings are not asked when the worktree already has a range", () => {
+  const asked = () => {
+    throw new Error("asked");
+  };
+  const r = take([rec("a", 3000, 3009)], "a", pool, { liveness: asked, siblings: asked });
   assert.is(r.record.start, 3000);
 });
 
@@ -174,14 +177,14 @@ test("rule 10: only a range shards could have handed out is adopted", () => {
 
 test("rule 9: ranges that sibling worktrees still export are held again and never handed out", () => {
   const siblings = [rec("main", 3000, 3009, { gitDir: "/r/.git" }), rec("b", 3010, 3019)];
-  const r = take([], "c", pool, { siblings });
+  const r = take([], "c", pool, { siblings: () => siblings });
   assert.is(r.record.start, 3020);
   assert.equal(r.records.map((x) => x.start).sort(), [3000, 3010, 3020]);
   // A sibling whose range the registry gave to someone else stays out.
-  const clash = take([rec("x", 3000, 3009, { repo: "/other", gitDir: "/other/.git" })], "c", pool, { siblings });
+  const clash = take([rec("x", 3000, 3009, { repo: "/other", gitDir: "/other/.git" })], "c", pool, { siblings: () => siblings });
   assert.equal(clash.records.map((x) => x.gitDir), ["/other/.git", "/r/.git/worktrees/b", "/r/.git/worktrees/c"]);
   // A removed worktree's leftover shards.env holds nothing.
-  const removed = take([], "c", pool, { siblings, liveness: (x) => (x.branch === "b" ? "removed" : "live") });
+  const removed = take([], "c", pool, { siblings: () => siblings, liveness: (x) => (x.branch === "b" ? "removed" : "live") });
   assert.is(removed.record.start, 3010);
 });
 

@@ -27,8 +27,8 @@ export interface AllocationRequest {
   count?: number;
   /** The range the worktree's own shards.env names, adopted when no record exists and rule 10 allows it. */
   previous?: Range | null;
-  /** Records rebuilt from the shards.env files of the repository's other worktrees (rule 9). */
-  siblings?: readonly Allocation[];
+  /** Records rebuilt from the shards.env files of the repository's other worktrees (rule 9); asked only when a new range is needed. */
+  siblings?: () => readonly Allocation[];
   /** Asked only when a new range is needed. */
   liveness: (record: Allocation) => Liveness;
   /** Ports something listens on now (probe); blocks holding one are skipped. */
@@ -137,7 +137,7 @@ export function allocate(records: readonly Allocation[], pool: Pool, req: Alloca
   const taken: Range[] = [...kept, ...stale];
   // Ranges the repository's other worktrees still export, lost from the registry: held again
   // (not the leftover file of a worktree whose directory was deleted: that one is removed).
-  for (const s of req.siblings ?? []) {
+  for (const s of req.siblings?.() ?? []) {
     if (records.some((r) => r.gitDir === s.gitDir) || !adoptable(s, pool, taken)) continue;
     if (req.liveness(s) !== "live") continue;
     const names = namesOf([...kept, ...stale]);
