@@ -87,7 +87,7 @@ export function parseEnvFile(text: string): ShardEnv {
   return env;
 }
 
-/** The range a shards.env names, when its three numbers agree with each other. */
+/** The three numbers a shards.env names, as found: whether they make a range is `adoptable`'s question. */
 export function rangeFromEnv(env: ShardEnv): Range | null {
   const start = Number(env.SHARD_PORT_RANGE_START);
   const end = Number(env.SHARD_PORT_RANGE_END);
