@@ -32,7 +32,8 @@ function siblingRecords(wt: Worktree): Allocation[] {
     const env = readShardsEnv(s.gitDir, s.root);
     const range = env && rangeFromEnv(env);
     if (!range) continue;
-    records.push({ gitDir: s.gitDir, path: s.root, branch: null, repo: wt.repo, names: [], name: env.SHARD_NAME, ...range });
+    const fields = { gitDir: s.gitDir, path: s.root, branch: null, repo: wt.repo, names: [] };
+    records.push({ ...fields, name: env.SHARD_NAME, ...range });
   }
   return records;
 }

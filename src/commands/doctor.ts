@@ -80,8 +80,15 @@ function checkRegistry(): Check[] {
   else checks.push(pass("registry", `registry ${state.path}: ${state.records.length} allocations`));
   // Rule 8: records kept for their ports although a field is bad or they overlap another.
   const flawed = state.records.filter((r) => flawOf(r) !== null);
+  const describe = (r: (typeof flawed)[number]) => `${formatRange(r)} (${r.path || "no path"}): ${flawOf(r)}`;
   if (flawed.length > 0)
-    checks.push(fail("registry", `registry ${state.path}: ${flawed.map((r) => `${formatRange(r)} (${r.path || "no path"}): ${flawOf(r)}`).join("; ")}`, "`shards release` the worktree named (or edit the record); its ports stay taken until then"));
+    checks.push(
+      fail(
+        "registry",
+        `registry ${state.path}: ${flawed.map(describe).join("; ")}`,
+        "`shards release` the worktree named (or edit the record); its ports stay taken until then",
+      ),
+    );
   const stale = state.records.filter(staleTest());
   if (stale.length > 0)
     checks.push(fail("stale", `${stale.length} stale allocation${stale.length === 1 ? "" : "s"}: ${stale.map((r) => `${formatRange(r)} (${r.path})`).join(", ")}`, "run `shards prune`"));

@@ -27,7 +27,10 @@ export interface AllocationRequest {
   count?: number;
   /** The range the worktree's own shards.env names, adopted when no record exists and rule 10 allows it. */
   previous?: Range | null;
-  /** Records rebuilt from the shards.env files of the repository's other worktrees (rule 9); asked only when a new range is needed. */
+  /**
+   * Records rebuilt from the shards.env files of the repository's other worktrees (rule 9);
+   * asked only when a new range is needed.
+   */
   siblings?: () => readonly Allocation[];
   /** Asked only when a new range is needed. */
   liveness: (record: Allocation) => Liveness;

@@ -81,7 +81,8 @@ export function parseEnvFile(text: string): ShardEnv {
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1);
     if (!KEY.test(key)) continue;
-    const valid = key === "SHARD_ROOT" ? value.startsWith("/") : key === "SHARD_NAME" ? SHARD_NAME.test(value) : DIGITS.test(value);
+    const valid =
+      key === "SHARD_ROOT" ? value.startsWith("/") : key === "SHARD_NAME" ? SHARD_NAME.test(value) : DIGITS.test(value);
     if (valid) env[key] = value;
   }
   return env;

@@ -95,7 +95,8 @@ function flag(record: Allocation, raw: unknown, flaw: string): void {
 }
 
 const isString = (v: unknown): v is string => typeof v === "string" && v.length > 0;
-const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= MIN_PORT && (v as number) <= MAX_PORT;
+const isPort = (v: unknown): v is number =>
+  Number.isInteger(v) && (v as number) >= MIN_PORT && (v as number) <= MAX_PORT;
 export const SHARD_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
 const NO_FLAWS: string[] = [];
@@ -124,7 +125,8 @@ function toAllocation(raw: unknown): { record: Allocation; flaws: string[] } | s
   if (!isPort(r.start) || !isPort(r.end))
     return `a record with no usable range ${JSON.stringify(r.start)}-${JSON.stringify(r.end)} (${who})`;
   if (isWellFormed(r)) {
-    const record: Allocation = { gitDir: r.gitDir, path: r.path, branch: r.branch ?? null, repo: r.repo, names: r.names ?? [], start: r.start, end: r.end, count: r.count };
+    const { gitDir, path, repo, start, end, count } = r;
+    const record: Allocation = { gitDir, path, branch: r.branch ?? null, repo, names: r.names ?? [], start, end, count };
     if (r.name !== undefined) record.name = r.name;
     return { record, flaws: NO_FLAWS };
   }

@@ -50,7 +50,9 @@ export async function writeEnvBlock(wt: Worktree, file: string, env: ShardEnv): 
   if (next === text) return;
   const { git } = await import("./git.ts");
   if (git(["ls-files", "--error-unmatch", "--", file], wt.root).status === 0)
-    return void logger.warn(`not writing the ports to ${path}: git tracks it (set envFile to an untracked file, e.g. .env.local)`);
+    return void logger.warn(
+      `not writing the ports to ${path}: git tracks it (set envFile to an untracked file, e.g. .env.local)`,
+    );
   if (git(["check-ignore", "-q", "--", file], wt.root).status === 1) excludeFile(wt.commonDir, file);
   writeFileAtomic(path, next, { fsync: false });
 }
