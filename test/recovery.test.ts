@@ -33,6 +33,20 @@ test("12.8: records with a bad name, branch or an overlap keep their ports and s
   assert.equal(allocations(sb).slice(0, 3), raw);
 });
 
+test("12.8: a record with ports but no git dir is never dropped, not even by prune; doctor names it", () => {
+  const sb = sandbox();
+  const main = repo(sb);
+  mkdirSync(sb.shardsHome, { recursive: true });
+  const raw = { path: "/somewhere", start: 3000, end: 3009, count: 10 };
+  writeFileSync(sb.registry, JSON.stringify({ version: 1, allocations: [raw] }));
+  assert.is(start(sb, main), 3010);
+  assert.is(shards(sb, main, ["prune"]).stdout, "nothing to prune\n");
+  assert.equal(allocations(sb)[0], raw);
+  const doctor = json(shards(sb, main, ["doctor", "--json"]));
+  const registry = doctor.checks.filter((c: { name: string; ok: boolean }) => c.name === "registry" && !c.ok);
+  assert.match(registry[0].message, "3000-3009 (/somewhere): no gitDir");
+});
+
 test("12.9: an emptied or cut registry: a new worktree never gets a range a sibling still exports", () => {
   for (const damage of ["", '{"version":1,"allocations":[\n{"gitDir":"/cut']) {
     const sb = sandbox();
