@@ -67,11 +67,11 @@ test("exhaustion counts the ranges in this pool, not the machine's", () => {
   const other = repo(sb, "other");
   shards(sb, other, ["allocate"]);
   const main = repo(sb);
-  writeFileSync(join(main, "shards.config.json"), '{"basePort": 6000, "maxPort": 6019}');
+  writeFileSync(join(main, "shards.config.json"), '{"basePort": 6100, "maxPort": 6119}');
   shards(sb, main, ["allocate"]);
   shards(sb, main, ["create", "two"]);
   const r = shards(sb, main, ["create", "three"]);
-  assert.match(r.stderr, "in the pool 6000-6019 (2 ranges taken)");
+  assert.match(r.stderr, "in the pool 6100-6119 (2 ranges taken)");
 });
 
 test("list, which and destroy follow a worktree that moved or switched branch", () => {
@@ -121,7 +121,7 @@ test("a lost registry: the worktree's shards.env range is adopted again", () => 
   const sb = sandbox();
   const main = repo(sb);
   shards(sb, main, ["allocate", "--count", "4"]);
-  writeFileSync(join(main, ".git/shards.env"), "SHARD_PORT_RANGE_START=3500\nSHARD_PORT_RANGE_END=3503\nSHARD_PORT_COUNT=4\n");
+  writeFileSync(join(main, ".git/shards.env"), `SHARD_PORT_RANGE_START=3500\nSHARD_PORT_RANGE_END=3503\nSHARD_PORT_COUNT=4\nSHARD_ROOT=${main}\n`);
   rmSync(sb.registry);
   assert.equal(json(shards(sb, main, ["allocate", "--json"])).start, 3500);
 });
@@ -135,7 +135,7 @@ test("env: every format, --no-allocate, and a worktree moved with git worktree m
   assert.equal([none.status, none.stdout], [0, "{}\n"]);
   assert.is(shards(sb, wt, ["env", "--no-allocate"]).stdout, "");
   const sh = shards(sb, wt, ["env"]).stdout;
-  assert.is(sh, `export SHARD_PORT_RANGE_START='3000'\nexport SHARD_PORT_RANGE_END='3009'\nexport SHARD_PORT_COUNT='10'\nexport SHARD_ROOT='${wt}'\n`);
+  assert.is(sh, `export SHARD_PORT_RANGE_START='3000'\nexport SHARD_PORT_RANGE_END='3009'\nexport SHARD_PORT_COUNT='10'\nexport SHARD_ROOT='${wt}'\nexport SHARD_NAME='w-t'\n`);
   assert.match(shards(sb, wt, ["env", "--format", "fish"]).stdout, "set -gx SHARD_PORT_COUNT '10'\n");
   assert.match(shards(sb, wt, ["env", "--format", "dotenv"]).stdout, "SHARD_PORT_RANGE_END=3009\n");
   assert.is(json(shards(sb, wt, ["env", "--no-allocate", "--format", "json"])).SHARD_PORT_RANGE_START, "3000");

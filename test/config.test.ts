@@ -42,13 +42,13 @@ test("each file format is read", () => {
 
 test("precedence: config file > .shardsrc > package.json > ~/.shardsrc > defaults; env above files", () => {
   const files = {
-    "shards.config.json": '{"basePort": 5000}',
+    "shards.config.json": '{"basePort": 5100}',
     ".shardsrc": "basePort=6000\nportCount=5",
     "package.json": '{"shards":{"basePort":7000,"portCount":6,"maxPort":9000}}',
     "~/.shardsrc": "basePort=8000\nportCount=7\nmaxPort=9500\nexportPort=true",
   };
   const { r } = allocate(files);
-  assert.equal([json(r).start, json(r).count], [5000, 5]);
+  assert.equal([json(r).start, json(r).count], [5100, 5]);
   const env = allocate(files, { SHARDS_BASE_PORT: "4400", SHARDS_PORT_COUNT: "3" }).r;
   assert.equal([json(env).start, json(env).count], [4400, 3]);
   const flag = allocate(files, { SHARDS_PORT_COUNT: "3" }, ["--count", "4"]).r;

@@ -2,7 +2,7 @@
 // as one line with its fix.
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { type RunResult, type Sandbox, CLI, git, json, repo, sandbox, shards } from "./_helpers.ts";
@@ -127,6 +127,7 @@ test("a registry that does not parse, and one with overlapping records; doctor c
   assert.is(readFileSync(sb.registry, "utf8"), "{ nope");
 
   const rec = (start: number, path: string) => ({ gitDir: join(path, ".git"), path, branch: "main", repo: path, names: [], start, end: start + 9, count: 10 });
+  repo(sb, `${basename(r)}-other`);
   const overlapping = JSON.stringify({ version: 1, allocations: [rec(3000, r), rec(3005, r + "-other")] });
   writeFileSync(sb.registry, overlapping);
   c = onlyProblem(sb, r, "registry");

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parseEnvFile, rangeFromEnv, renderEnv, renderEnvFile, shardEnv } from "../src/core/env.ts";
+import { BLOCK_BEGIN, BLOCK_END, parseEnvFile, rangeFromEnv, renderEnv, renderEnvBlock, renderEnvFile, shardEnv, withEnvBlock } from "../src/core/env.ts";
 
 const range = { start: 3010, end: 3019, count: 10 };
 
@@ -81,6 +81,29 @@ test("the parser ignores anything that is not a valid key with a digit value", (
     "PORT=8080",
   ].join("\n");
   assert.equal(parseEnvFile(text), { SHARD_PORT_RANGE_START: "3000", PORT: "8080" });
+});
+
+test("SHARD_NAME is written and read back only as a [a-z0-9][a-z0-9_-]* word", () => {
+  const env = shardEnv(range, { names: [], exportPort: false, root: "/w", name: "app-2" });
+  assert.is(env.SHARD_NAME, "app-2");
+  assert.equal(parseEnvFile(renderEnvFile(env)), env);
+  for (const bad of ["App", "-x", "a b", "$(id)", ""]) assert.is(parseEnvFile(`SHARD_NAME=${bad}\n`).SHARD_NAME, undefined, bad);
+});
+
+test("the envFile block: added at the end, replaced in place, removed leaving every other byte", () => {
+  const block = renderEnvBlock({ SHARD_PORT_RANGE_START: "3000" });
+  assert.is(block, `${BLOCK_BEGIN}\nSHARD_PORT_RANGE_START=3000\n${BLOCK_END}\n`);
+  assert.is(withEnvBlock("", block), block);
+  assert.is(withEnvBlock("A=1", block), `A=1\n${block}`, "a last line without a newline is ended first");
+  const file = `A=1\n${block}B=2\n`;
+  const other = renderEnvBlock({ SHARD_PORT_RANGE_START: "3010" });
+  assert.is(withEnvBlock(file, other), `A=1\n${other}B=2\n`);
+  assert.is(withEnvBlock(file, null), "A=1\nB=2\n");
+  assert.is(withEnvBlock("A=1\n", null), "A=1\n");
+  // Someone deleted the end marker: the block ends at the last of its own lines.
+  assert.is(withEnvBlock(`${BLOCK_BEGIN}\nSHARD_PORT_COUNT=1\nMINE=1\n`, null), "MINE=1\n");
+  // A marker-like text inside a user's line is not a block.
+  assert.is(withEnvBlock(`X="${BLOCK_BEGIN}"\n`, null), `X="${BLOCK_BEGIN}"\n`);
 });
 
 test("property: any string yields only valid keys and values", () => {

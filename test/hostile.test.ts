@@ -12,8 +12,9 @@ import { CLI, git, json, repo, sandbox, shards } from "./_helpers.ts";
 
 type Spec = [name: string, start: number, end: number, count?: number];
 
-function damagedRecords(what: string, specs: Spec[], expectKept: number[]) {
-  test(`registry with ${what}: one line, the file kept, no overlap after`, () => {
+/** Rule 8: a record that holds ports is kept (`dropped` false); one with no usable range is dropped. */
+function damagedRecords(what: string, specs: Spec[], expectKept: number[], dropped = true) {
+  test(`registry with ${what}: ${dropped ? "one line, the file kept" : "every record kept"}, no overlap after`, () => {
     const sb = sandbox();
     const main = repo(sb);
     // Records of live worktrees, so that only their damage, not staleness, can drop them.
@@ -26,9 +27,11 @@ function damagedRecords(what: string, specs: Spec[], expectKept: number[]) {
     writeFileSync(sb.registry, text);
     const r = shards(sb, main, ["allocate", "--json"]);
     assert.is(r.status, 0, r.stderr);
-    assert.match(r.stderr, /^shards: warning: registry .* was damaged \(.+\); kept it as .*\n$/);
     const kept = readdirSync(sb.shardsHome).filter((f) => f.includes(".damaged-"));
-    assert.is(readFileSync(join(sb.shardsHome, kept[0]), "utf8"), text, "the original is kept byte for byte");
+    if (dropped) {
+      assert.match(r.stderr, /^shards: warning: registry .* was damaged \(.+\); kept it as .*\n$/);
+      assert.is(readFileSync(join(sb.shardsHome, kept[0]), "utf8"), text, "the original is kept byte for byte");
+    } else assert.equal([r.stderr, kept], ["", []]);
     const after = JSON.parse(readFileSync(sb.registry, "utf8")).allocations;
     const others = after.filter((a: { path: string }) => a.path !== main);
     assert.equal(others.map((a: { start: number }) => a.start), expectKept);
@@ -37,12 +40,12 @@ function damagedRecords(what: string, specs: Spec[], expectKept: number[]) {
   });
 }
 
-damagedRecords("a duplicate record for one worktree", [["a", 3000, 3009], ["a", 3010, 3019]], [3000]);
-damagedRecords("overlapping records", [["a", 3000, 3009], ["b", 3005, 3014]], [3000]);
+damagedRecords("a duplicate record for one worktree", [["a", 3000, 3009], ["a", 3010, 3019]], [3000, 3010], false);
+damagedRecords("overlapping records", [["a", 3000, 3009], ["b", 3005, 3014]], [3000, 3005], false);
 damagedRecords("ports out of range", [["a", 65530, 65545], ["b", 3000, 3009]], [3000]);
 damagedRecords("a legacy 0/0 record", [["a", 0, 0, 0], ["b", 3010, 3019]], [3010]);
-damagedRecords("end before start", [["a", 3019, 3010], ["b", 3000, 3009]], [3000]);
-damagedRecords("a count that disagrees", [["a", 3000, 3009, 3]], []);
+damagedRecords("end before start", [["a", 3019, 3010], ["b", 3000, 3009]], [3000, 3019], false);
+damagedRecords("a count that disagrees", [["a", 3000, 3009, 3]], [3000], false);
 
 test("a read-only state directory: one line, exit 1, nothing changed", () => {
   const sb = sandbox();

@@ -74,8 +74,9 @@ test("valid records survive next to damaged ones, and nothing overlaps them afte
     }),
   );
   const r = json(shards(sb, main, ["allocate", "--json"]));
-  assert.is(r.start, 3010);
-  assert.equal(registry(sb.registry).allocations.map((a: { start: number }) => a.start), [3000, 3010]);
+  // Rule 8: the overlapping record keeps its ports; only the rangeless ones are dropped.
+  assert.is(r.start, 3020);
+  assert.equal(registry(sb.registry).allocations.map((a: { start: number }) => a.start), [3000, 3005, 3020]);
 });
 
 test("a registry cut short keeps every record line that is whole", () => {

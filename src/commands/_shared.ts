@@ -1,6 +1,6 @@
 // Arguments and small helpers that several commands use.
 import { basename } from "node:path";
-import type { Shard } from "../allocation.ts";
+import type { Shard } from "../flows.ts";
 import { type Allocation, namedPorts, portName } from "../core/records.ts";
 import { type Config, loadConfig } from "../edges/config.ts";
 import { type Worktree, findWorktree } from "../edges/worktree.ts";

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { ensureAllocation } from "../allocation.ts";
+import { ensureAllocation } from "../flows.ts";
 import { parseCount } from "../edges/config.ts";
 import { print, printJson } from "../output.ts";
 import { allocationJson, countArg, jsonArg, pathArg, rangeLine, worktreeAndConfig } from "./_shared.ts";

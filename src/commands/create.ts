@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
-import { ensureAllocation } from "../allocation.ts";
+import { ensureAllocation } from "../flows.ts";
 import { loadConfig, parseCount } from "../edges/config.ts";
 import { findWorktree } from "../edges/worktree.ts";
 import { git } from "../edges/git.ts";

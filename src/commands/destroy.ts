@@ -1,7 +1,7 @@
 import { existsSync, realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
-import { findAllocation, releaseAllocation } from "../allocation.ts";
+import { findAllocation, releaseAllocation } from "../flows.ts";
 import { formatRange } from "../core/records.ts";
 import { stopLine, stopServers } from "../edges/ports.ts";
 import { findWorktree } from "../edges/worktree.ts";
@@ -35,7 +35,8 @@ export default defineCommand({
       const hint = args.force || reason.includes("--force") ? "" : " (use --force)";
       throw new ShardsError(`git worktree remove failed: ${reason}${hint}`);
     }
-    const freed = releaseAllocation((r) => (gitDir ? r.gitDir === gitDir : r.path === target.path));
+    // git removed the directory, and any envFile with it.
+    const freed = releaseAllocation((r) => (gitDir ? r.gitDir === gitDir : r.path === target.path), null);
     if (!freed) return void print(`removed ${target.path} (it had no ports)\n`);
     print(`removed ${target.path}; freed ports ${formatRange(freed)}\n`);
     await warnListeners(freed);

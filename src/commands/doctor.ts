@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { isatty } from "node:tty";
 import { defineCommand } from "citty";
-import { formatRange } from "../core/records.ts";
+import { flawOf, formatRange } from "../core/records.ts";
 import { loadConfig } from "../edges/config.ts";
 import { type HookTarget, PREVIOUS_SUFFIX, currentRuntime, hookState, hookTarget, lefthookLine } from "../edges/hooks.ts";
 import { portProblems } from "../edges/ports.ts";
@@ -79,6 +79,17 @@ function checkRegistry(): Check[] {
       fail("registry", `registry ${state.path}: ${state.problems.join("; ")}`, "run `shards prune` (it keeps the damaged file aside and rewrites the valid records)"),
     );
   else checks.push(pass("registry", `registry ${state.path}: ${state.records.length} allocations`));
+  // Rule 8: records kept for their ports although a field is bad or they overlap another.
+  const flawed = state.records.filter((r) => flawOf(r) !== null);
+  const describe = (r: (typeof flawed)[number]) => `${formatRange(r)} (${r.path || "no path"}): ${flawOf(r)}`;
+  if (flawed.length > 0)
+    checks.push(
+      fail(
+        "registry",
+        `registry ${state.path}: ${flawed.map(describe).join("; ")}`,
+        "`shards release` the worktree named (or edit the record); its ports stay taken until then",
+      ),
+    );
   const stale = state.records.filter(staleTest());
   if (stale.length > 0)
     checks.push(fail("stale", `${stale.length} stale allocation${stale.length === 1 ? "" : "s"}: ${stale.map((r) => `${formatRange(r)} (${r.path})`).join(", ")}`, "run `shards prune`"));

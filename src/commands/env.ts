@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { ensureAllocation, envOf, findAllocation } from "../allocation.ts";
+import { ensureAllocation, envOf, findAllocation } from "../flows.ts";
 import { ENV_FORMATS, type EnvFormat, renderEnv } from "../core/env.ts";
 import { print } from "../output.ts";
 import { pathArg, worktreeAndConfig } from "./_shared.ts";

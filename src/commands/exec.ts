@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { defineCommand } from "citty";
-import { ensureAllocation } from "../allocation.ts";
+import { ensureAllocation } from "../flows.ts";
 import { UsageError } from "../errors.ts";
 import { worktreeAndConfig } from "./_shared.ts";
 

@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import { defineCommand } from "citty";
-import { ensureAllocation } from "../allocation.ts";
+import { ensureAllocation } from "../flows.ts";
 import { type HookTarget, type InstallOutcome, PREVIOUS_SUFFIX, currentRuntime, hookTarget, installHook, lefthookLine } from "../edges/hooks.ts";
 import { print } from "../output.ts";
 import { rangeLine, worktreeAndConfig } from "./_shared.ts";

@@ -2,7 +2,7 @@
 // Not a citty command but a bundle of its own (dist/post-checkout.cjs, chosen by cli.ts),
 // since it runs inside every `git worktree add`. It must never make that fail: every failure, even a bug, is one
 // warning line and exit 0. Its output goes into git's own, hence the `shards:` prefix.
-import { ensureAllocation } from "../allocation.ts";
+import { ensureAllocation } from "../flows.ts";
 import { NULL_IDS } from "../edges/worktree.ts";
 import { ShardsError } from "../errors.ts";
 import { logger, print } from "../output.ts";

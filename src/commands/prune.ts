@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { pruneAllocations } from "../allocation.ts";
+import { pruneAllocations } from "../flows.ts";
 import { formatRange } from "../core/records.ts";
 import { loadConfig } from "../edges/config.ts";
 import { findWorktree } from "../edges/worktree.ts";

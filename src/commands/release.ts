@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
-import { releaseAllocation } from "../allocation.ts";
+import { releaseAllocation } from "../flows.ts";
 import { formatRange } from "../core/records.ts";
 import { loadConfig } from "../edges/config.ts";
 import { findWorktree } from "../edges/worktree.ts";
@@ -16,9 +16,9 @@ export default defineCommand({
     // A worktree that is already gone is released by the path it had.
     const wt = existsSync(target) ? findWorktree(target) : null;
     // A bad config stops every command in that worktree, before anything is written.
-    if (wt) await loadConfig(wt);
+    const config = wt ? await loadConfig(wt) : null;
     const gitDir = wt?.gitDir ?? null;
-    const freed = releaseAllocation((r) => (gitDir ? r.gitDir === gitDir : r.path === target));
+    const freed = releaseAllocation((r) => (gitDir ? r.gitDir === gitDir : r.path === target), config?.envFile ?? null);
     if (freed) print(`released ports ${formatRange(freed)} (${label(freed)})\n`);
     else print(`no ports to release for ${target}\n`);
   },

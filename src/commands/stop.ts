@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { findAllocation } from "../allocation.ts";
+import { findAllocation } from "../flows.ts";
 import { formatRange } from "../core/records.ts";
 import { stopLine, stopServers } from "../edges/ports.ts";
 import { print, printJson } from "../output.ts";

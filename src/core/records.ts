@@ -17,6 +17,8 @@ export interface Allocation extends Range {
   repo: string;
   /** Port names when last allocated, so `list` and `which` can name ports without config. */
   names: string[];
+  /** SHARD_NAME: short, unique among the records, kept for the worktree's life (absent in old records). */
+  name?: string;
 }
 
 export const REGISTRY_VERSION = 1;
@@ -58,8 +60,9 @@ export function portName(r: Allocation, port: number): string | null {
 }
 
 export interface SanitizeResult {
+  /** Every record that holds ports, in order; flawed ones too (see `flawOf`). */
   records: Allocation[];
-  /** One short phrase per record or field that was dropped; empty when the document is clean. */
+  /** One short phrase per record that was dropped (it held no ports); empty when none was. */
   problems: string[];
 }
 
@@ -69,27 +72,95 @@ export class UnsupportedRegistryVersion extends Error {
   }
 }
 
-const isString = (v: unknown): v is string => typeof v === "string" && v.length > 0;
+// A record that holds ports but is not well formed (rule 8) is kept as it was found: the
+// registry writes its original object back, and doctor names its flaw. Kept beside the
+// record rather than in it, so that every other reader sees a plain, normalised Allocation.
+const originals = new WeakMap<Allocation, unknown>();
+const flaws = new WeakMap<Allocation, string>();
 
-function toAllocation(raw: unknown): Allocation | string {
+/** What is wrong with a record that was kept for its ports, or null for a well-formed one. */
+export function flawOf(record: Allocation): string | null {
+  return flaws.get(record) ?? null;
+}
+
+/** The record's range as it was written, when that was not a valid range (inverted, wrong count). */
+export function hadBadRange(record: Allocation): boolean {
+  const raw = originals.get(record) as Range | undefined;
+  return raw !== undefined && !isValidRange(raw);
+}
+
+function flag(record: Allocation, raw: unknown, flaw: string): void {
+  originals.set(record, raw);
+  flaws.set(record, flaws.has(record) ? `${flaws.get(record)}; ${flaw}` : flaw);
+}
+
+const isString = (v: unknown): v is string => typeof v === "string" && v.length > 0;
+const isPort = (v: unknown): v is number =>
+  Number.isInteger(v) && (v as number) >= MIN_PORT && (v as number) <= MAX_PORT;
+export const SHARD_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+const NO_FLAWS: string[] = [];
+
+type Raw = Record<string, unknown>;
+type WellFormed = Allocation & { branch?: string | null; names?: string[] };
+
+/** The common case, checked without building anything: every record shards wrote itself. */
+function isWellFormed(r: Raw): r is Raw & WellFormed {
+  return (
+    isString(r.gitDir) &&
+    isString(r.path) &&
+    isString(r.repo) &&
+    (r.branch === null || r.branch === undefined || typeof r.branch === "string") &&
+    (r.names === undefined || (Array.isArray(r.names) && r.names.every((n) => typeof n === "string"))) &&
+    (r.name === undefined || (typeof r.name === "string" && SHARD_NAME.test(r.name))) &&
+    isValidRange(r as unknown as Range)
+  );
+}
+
+/** The record, normalised, with the flaws of its other fields; or a phrase when it holds no ports. */
+function toAllocation(raw: unknown): { record: Allocation; flaws: string[] } | string {
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) return "a record that is not an object";
   const r = raw as Record<string, unknown>;
-  if (!isString(r.gitDir) || !isString(r.path) || !isString(r.repo)) return "a record without gitDir, path or repo";
-  const branch = r.branch === null || r.branch === undefined ? null : r.branch;
-  if (branch !== null && typeof branch !== "string") return `a record with a bad branch (${r.gitDir})`;
-  const names = r.names === undefined ? [] : r.names;
-  if (!Array.isArray(names) || !names.every((n) => typeof n === "string"))
-    return `a record with bad names (${r.gitDir})`;
+  const who = isString(r.gitDir) ? r.gitDir : isString(r.path) ? r.path : "a record without gitDir";
+  if (!isPort(r.start) || !isPort(r.end))
+    return `a record with no usable range ${JSON.stringify(r.start)}-${JSON.stringify(r.end)} (${who})`;
+  if (isWellFormed(r)) {
+    // As shards writes it: the parsed object itself, no copy (a thousand records are the
+    // bulk of what the garbage collector scans in the hook's process).
+    if (r.branch !== undefined && r.names !== undefined) return { record: r, flaws: NO_FLAWS };
+    const { gitDir, path, repo, start, end, count } = r;
+    const record: Allocation = { gitDir, path, branch: r.branch ?? null, repo, names: r.names ?? [], start, end, count };
+    if (r.name !== undefined) record.name = r.name;
+    return { record, flaws: NO_FLAWS };
+  }
+  const found: string[] = [];
+  const text = (key: "gitDir" | "path" | "repo") => {
+    if (isString(r[key])) return r[key] as string;
+    found.push(`no ${key}`);
+    return "";
+  };
+  const [gitDir, path, repo] = [text("gitDir"), text("path"), text("repo")];
+  let branch: string | null = null;
+  if (typeof r.branch === "string") branch = r.branch;
+  else if (r.branch !== null && r.branch !== undefined) found.push(`a bad branch ${JSON.stringify(r.branch)}`);
+  let names: string[] = [];
+  if (Array.isArray(r.names) && r.names.every((n) => typeof n === "string")) names = r.names;
+  else if (r.names !== undefined) found.push(`bad names ${JSON.stringify(r.names)}`);
+  const start = Math.min(r.start, r.end);
+  const end = Math.max(r.start, r.end);
   const range = { start: r.start, end: r.end, count: r.count } as Range;
-  if (!isValidRange(range))
-    return `an invalid range ${JSON.stringify(r.start)}-${JSON.stringify(r.end)} (count ${JSON.stringify(r.count)}) for ${r.gitDir}`;
-  return { gitDir: r.gitDir, path: r.path, branch, repo: r.repo, names, ...range };
+  if (!isValidRange(range)) found.push(`a bad range ${r.start}-${r.end} (count ${JSON.stringify(r.count)})`);
+  const record: Allocation = { gitDir, path, branch, repo, names, start, end, count: end - start + 1 };
+  if (typeof r.name === "string" && SHARD_NAME.test(r.name)) record.name = r.name;
+  else if (r.name !== undefined) found.push(`a bad name ${JSON.stringify(r.name)}`);
+  return { record, flaws: found };
 }
 
 /**
- * Keeps every record that is well formed, in order; the first record wins over a later
- * duplicate (same git dir) or a later overlapping range. Throws for a newer format version,
- * which this version must not rewrite.
+ * Keeps every record that holds ports, in order (rule 8): a record with a bad field, a
+ * duplicate git dir or a range that overlaps an earlier one keeps its ports taken and is
+ * written back as it was, with its flaw for doctor. Only a record with no usable range is
+ * dropped. Throws for a newer format version, which this version must not rewrite.
  */
 export function sanitizeRegistry(doc: unknown): SanitizeResult {
   if (!doc || typeof doc !== "object" || Array.isArray(doc))
@@ -104,32 +175,28 @@ export function sanitizeRegistry(doc: unknown): SanitizeResult {
   }
   const records: Allocation[] = [];
   const gitDirs = new Set<string>();
-  // The kept ranges sorted by start: being disjoint, a new one can only overlap a neighbour.
+  // The disjoint ranges sorted by start: a new one can only overlap a neighbour.
   const sorted: Allocation[] = [];
   for (const raw of d.allocations) {
-    const rec = toAllocation(raw);
-    if (typeof rec === "string") {
-      problems.push(rec);
+    const checked = toAllocation(raw);
+    if (typeof checked === "string") {
+      problems.push(checked);
       continue;
     }
-    if (gitDirs.has(rec.gitDir)) {
-      problems.push(`a duplicate record for ${rec.gitDir}`);
-      continue;
-    }
+    const { record: rec } = checked;
+    for (const flaw of checked.flaws) flag(rec, raw, flaw);
+    if (rec.gitDir && gitDirs.has(rec.gitDir)) flag(rec, raw, "a second record for the same git dir");
+    gitDirs.add(rec.gitDir);
+    records.push(rec);
     // The file is written sorted by start, so the common case appends after the last range.
     const last = sorted[sorted.length - 1];
     const at = !last || last.start <= rec.start ? sorted.length : insertionPoint(sorted, rec.start);
     const before = sorted[at - 1];
     const after = sorted[at];
     const clash = before && overlaps(before, rec) ? before : after && overlaps(after, rec) ? after : undefined;
-    if (clash) {
-      problems.push(`${formatRange(rec)} for ${rec.path} overlaps ${formatRange(clash)} for ${clash.path}`);
-      continue;
-    }
-    if (at === sorted.length) sorted.push(rec);
+    if (clash) flag(rec, raw, `${formatRange(rec)} overlaps ${formatRange(clash)} of ${clash.path || clash.gitDir}`);
+    else if (at === sorted.length) sorted.push(rec);
     else sorted.splice(at, 0, rec);
-    gitDirs.add(rec.gitDir);
-    records.push(rec);
   }
   return { records, problems };
 }
@@ -169,6 +236,7 @@ export function salvageRegistry(text: string): unknown {
  * JSON to fsync, and checked in one pass when read back.
  */
 export function serializeRegistry(records: readonly Allocation[]): string {
-  const lines = [...records].sort((a, b) => a.start - b.start).map((r) => JSON.stringify(r));
+  // A flawed record goes back as it was found (rule 8); a changed one is a new, plain object.
+  const lines = [...records].sort((a, b) => a.start - b.start).map((r) => JSON.stringify(originals.get(r) ?? r));
   return `{"version":${REGISTRY_VERSION},"allocations":[${lines.length ? `\n${lines.join(",\n")}\n` : ""}]}\n`;
 }

@@ -12,16 +12,20 @@ export interface Config extends Pool {
   names: string[];
   exportPort: boolean;
   probe: boolean;
+  /** A file of the worktree (`.env`) that shards keeps a marked block of the variables in. */
+  envFile: string | null;
 }
 
 export const DEFAULTS: Config = {
   portCount: 10,
   basePort: 3000,
   maxPort: 32767,
-  exclude: [3306, 5432, 6379, 27017],
+  // 5000 and 7000: macOS's AirPlay receiver listens there.
+  exclude: [3306, 5000, 5432, 6379, 7000, 27017],
   names: [],
   exportPort: false,
   probe: false,
+  envFile: null,
 };
 
 type Key = keyof Config;
@@ -128,6 +132,12 @@ function checkRange(key: string, value: unknown, source: string, min: number, ma
     throw new ConfigError(key, value, source, `must be an integer from ${min} to ${max}`);
 }
 
+/** A relative path that stays inside the worktree and is not git's own (`.env`, `config/.env.local`). */
+function isWorktreeFile(v: unknown): v is string {
+  if (typeof v !== "string" || v === "" || v.startsWith("/") || v.includes("\0") || v.endsWith("/")) return false;
+  return v.split("/").every((part) => part !== "" && part !== "." && part !== ".." && part !== ".git");
+}
+
 function validate(config: Config, sources: Record<Key, string>): void {
   const src = (k: Key) => sources[k];
   checkRange("portCount", config.portCount, src("portCount"), 1, 1000);
@@ -153,6 +163,9 @@ function validate(config: Config, sources: Record<Key, string>): void {
   if (new Set(names).size !== names.length) throw new ConfigError("names", names, src("names"), "names must be unique");
   if (names.length > config.portCount)
     throw new ConfigError("names", names, src("names"), `at most portCount (${config.portCount}) names`);
+  const envFile = config.envFile as unknown;
+  if (envFile !== null && !isWorktreeFile(envFile))
+    throw new ConfigError("envFile", envFile, src("envFile"), "must be a file path inside the worktree, such as .env");
   for (const key of ["exportPort", "probe"] as const)
     if (typeof config[key] !== "boolean") throw new ConfigError(key, config[key], src(key), "must be true or false");
 }

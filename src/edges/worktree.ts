@@ -3,6 +3,7 @@
 // (running git lives in git.ts, which the hook's path does not load).
 import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import type { Liveness } from "../core/allocate.ts";
 import type { Allocation } from "../core/records.ts";
 import { NotAWorktreeError, ShardsError } from "../errors.ts";
 import { readText } from "./files.ts";
@@ -15,6 +16,7 @@ export interface Worktree {
   root: string;
   /** Absolute git dir: `<repo>/.git` or `<repo>/.git/worktrees/<name>`. */
   gitDir: string;
+  /** The repository's common git dir: `<repo>/.git`, or the bare repository. */
   commonDir: string;
   /** The main worktree, or the common dir of a bare repository. */
   repo: string;
@@ -91,14 +93,10 @@ export function present(record: Allocation): { path: string; branch: string | nu
   return path === null ? { path: record.path, branch: record.branch } : { path, branch: branchOf(record.gitDir) };
 }
 
-/**
- * A staleness test for many records at once (rule 5 runs before every new allocation):
- * a directory listing is read once and shared by every record in that directory, so a
- * thousand worktrees of a few repositories cost a few reads, not two thousand stats.
- */
-export function staleTest(): (record: Allocation) => boolean {
+/** `exists(path)` answered from one listing of each parent directory, read once and shared. */
+function listingCache(): (path: string) => boolean {
   const listings = new Map<string, Set<string> | null>();
-  const exists = (path: string) => {
+  return (path) => {
     const slash = path.lastIndexOf("/");
     const dir = path.slice(0, slash) || "/";
     let names = listings.get(dir);
@@ -109,7 +107,33 @@ export function staleTest(): (record: Allocation) => boolean {
     // An unreadable directory says nothing: ask about the path itself.
     return names ? names.has(path.slice(slash + 1)) : existsSync(path);
   };
-  return (record) => !exists(record.gitDir) || (!exists(record.path) && currentPath(record) === null);
+}
+
+/**
+ * Rule 5 for many records at once (it runs before every new allocation): one listing of
+ * each `<common dir>/worktrees` and of each parent directory answers every record, so a
+ * thousand worktrees of a few repositories cost a few reads, not two thousand stats. Only a
+ * worktree whose directory is gone costs more: a read of its `gitdir` and `locked` files.
+ */
+export function livenessTest(): (record: Allocation) => Liveness {
+  const exists = listingCache();
+  return (record) => {
+    // A record without a git dir (a damaged one, rule 8) cannot be checked: it keeps its ports.
+    if (!record.gitDir) return "live";
+    const linked = basename(dirname(record.gitDir)) === "worktrees";
+    const common = linked ? dirname(dirname(record.gitDir)) : record.gitDir;
+    if (!exists(common)) return "stale";
+    if (linked && !exists(record.gitDir)) return "removed";
+    if ((record.path && exists(record.path)) || currentPath(record) !== null) return "live";
+    // `git worktree lock`: away on purpose (an unmounted disk), never dropped.
+    return existsSync(join(record.gitDir, "locked")) ? "live" : "removed";
+  };
+}
+
+/** For list and doctor: a record that `shards prune` would free. */
+export function staleTest(): (record: Allocation) => boolean {
+  const liveness = livenessTest();
+  return (record) => liveness(record) !== "live";
 }
 
 function readdirOrNull(dir: string): Set<string> | null {
@@ -120,7 +144,26 @@ function readdirOrNull(dir: string): Set<string> | null {
   }
 }
 
+/**
+ * The repository's other worktrees as git lists them in its common dir: the main one (unless
+ * the repository is bare) and each `worktrees/<id>`, with the top level its `gitdir` names.
+ */
+export function siblingWorktrees(wt: Worktree): { gitDir: string; root: string }[] {
+  const found: { gitDir: string; root: string }[] = [];
+  if (basename(wt.commonDir) === ".git") found.push({ gitDir: wt.commonDir, root: dirname(wt.commonDir) });
+  for (const id of readdirOrNull(join(wt.commonDir, "worktrees")) ?? []) {
+    const gitDir = join(wt.commonDir, "worktrees", id);
+    const pointer = readValue(join(gitDir, "gitdir"));
+    if (!pointer || !isAbsolute(pointer)) continue;
+    found.push({ gitDir, root: realpathOr(dirname(pointer)) });
+  }
+  return found.filter((s) => s.gitDir !== wt.gitDir);
+}
 
-export function envFilePath(gitDir: string): string {
-  return join(gitDir, "shards.env");
+function realpathOr(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return path;
+  }
 }
