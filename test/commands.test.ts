@@ -19,7 +19,7 @@ test("create three, list, destroy the middle one, create another: it reuses the 
     list.map((r: { branch: string; start: number | null; state: string }) => [r.branch, r.start, r.state]),
     [["main", null, "none"], ["one", 3000, "ok"], ["three", 3020, "ok"], ["two", 3010, "ok"]],
   );
-  assert.equal(Object.keys(list[1]).sort(), ["branch", "count", "end", "intruders", "listening", "path", "ports", "repo", "split", "start", "state"]);
+  assert.equal(Object.keys(list[1]).sort(), ["branch", "count", "end", "intruders", "listening", "name", "path", "ports", "repo", "split", "start", "state"]);
   const table = shards(sb, main, ["list"]).stdout;
   assert.match(table, /^BRANCH +PORTS +PATH +STATE/);
   assert.match(table, /\nmain +- +\S+app +none\n/);

@@ -14,6 +14,8 @@ interface Row {
   path: string;
   branch: string | null;
   repo: string;
+  /** SHARD_NAME: null for a worktree with no range. */
+  name: string | null;
   start: number | null;
   end: number | null;
   count: number | null;
@@ -43,7 +45,7 @@ function rowOf(r: Allocation, { live, split, isStale }: Now): Row {
   const { repo, start, end, count } = r;
   const { path, branch } = present(r);
   return {
-    path, branch, repo, start, end, count, ports: namedPorts(r, r.names), state: isStale(r) ? "stale" : "ok",
+    path, branch, repo, name: r.name ?? null, start, end, count, ports: namedPorts(r, r.names), state: isStale(r) ? "stale" : "ok",
     listening, intruders: intruders(r, path, live), split: split.filter(inRange),
   };
 }
@@ -66,7 +68,7 @@ function repoRows(here: Worktree, records: Allocation[], now: Now): Row[] {
       shown.add(record);
       rows.push(rowOf(record, now));
     } else if (gitDir) {
-      const none = { start: null, end: null, count: null, ports: {}, state: "none" as const };
+      const none = { name: null, start: null, end: null, count: null, ports: {}, state: "none" as const };
       rows.push({ path: w.path, branch: w.branch, repo: here.repo, ...none, listening: [], intruders: [], split: [] });
     }
   }
