@@ -197,7 +197,7 @@ function figureB(): void {
   // so that drift of the machine between rounds cancels too.
   const [withHook, without, nodeStart] = samplesOf([add(ours), add(none), node], RUNS * 2);
   record({
-    figure: "B worktree add: (hook - no hook) / node start",
+    figure: "B worktree add, probe on: (hook - no hook) / node start",
     a: "hook cost",
     b: "node -e ''",
     samples: { a: withHook.map((ms, i) => ms - without[i]), b: nodeStart },
@@ -528,7 +528,8 @@ async function figureF(): Promise<void> {
     if (new Set(starts).size !== 32) throw new Error("concurrent allocations overlap or are missing");
     return ms;
   };
-  const [at, seq] = await asyncSamplesOf([concurrent, sequential], QUICK ? 3 : 15, 1);
+  // The slowest figure by far: a quick run takes two rounds and no warm-up.
+  const [at, seq] = await asyncSamplesOf([concurrent, sequential], QUICK ? 2 : 15, QUICK ? 0 : 1);
   record({ figure: "F 32 allocations at once / one after another", a: "at once", b: "in a row", samples: { a: at, b: seq }, goal: 0.65, unit: "ms" });
 }
 
