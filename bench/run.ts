@@ -185,10 +185,12 @@ function figureB(): void {
   const ours = makeRepo("b-ours");
   run(process.execPath, [CLI, "install"], ours);
   const none = makeRepo("b-none");
+  // Rule 7's probe, on whatever the default: the goal holds with it.
+  const env = { ...baseEnv, SHARDS_PROBE: "1" };
   let n = 0;
   const add = (dir: string) => () => {
     const path = join(world, `b-wt-${n++}`);
-    const ms = timed("git", ["worktree", "add", "-q", "--detach", path], dir);
+    const ms = timed("git", ["worktree", "add", "-q", "--detach", path], dir, env);
     run("git", ["worktree", "remove", "--force", path], dir);
     return ms;
   };
