@@ -185,27 +185,24 @@ function figureB(): void {
   const ours = makeRepo("b-ours");
   run(process.execPath, [CLI, "install"], ours);
   const none = makeRepo("b-none");
-  // Rule 7's probe, on whatever the default: the goal holds with it.
-  const env = { ...baseEnv, SHARDS_PROBE: "1" };
+  // Rule 7's probe on, whatever the default: the goal holds with it. B' (information)
+  // is the same hook with the probe off, to show what the probe costs.
+  const probe = (on: boolean) => ({ ...baseEnv, SHARDS_PROBE: on ? "1" : "0" });
   let n = 0;
-  const add = (dir: string) => () => {
+  const add = (dir: string, env = baseEnv) => () => {
     const path = join(world, `b-wt-${n++}`);
     const ms = timed("git", ["worktree", "add", "-q", "--detach", path], dir, env);
     run("git", ["worktree", "remove", "--force", path], dir);
     return ms;
   };
   const node = () => timed(process.execPath, ["-e", ""], world);
-  // The hook's cost is the difference within each round (the two adds run back to back),
-  // so that drift of the machine between rounds cancels too.
-  const [withHook, without, nodeStart] = samplesOf([add(ours), add(none), node], RUNS * 2);
-  record({
-    figure: "B worktree add, probe on: (hook - no hook) / node start",
-    a: "hook cost",
-    b: "node -e ''",
-    samples: { a: withHook.map((ms, i) => ms - without[i]), b: nodeStart },
-    goal: 1.3,
-    unit: "ms",
-  });
+  // The hook's cost is the difference within each round (the adds run back to back), so
+  // that drift of the machine between rounds cancels too.
+  const [withProbe, without, noProbe, nodeStart] = samplesOf([add(ours, probe(true)), add(none), add(ours, probe(false)), node], RUNS * 2);
+  const cost = (samples: number[]) => samples.map((ms, i) => ms - without[i]);
+  const parts = { a: "hook cost", b: "node -e ''", unit: "ms" };
+  record({ figure: "B worktree add, probe on: (hook - no hook) / node start", samples: { a: cost(withProbe), b: nodeStart }, goal: 1.3, ...parts });
+  record({ figure: "B' (info) worktree add, probe off: (hook - no hook) / node start", samples: { a: cost(noProbe), b: nodeStart }, ...parts });
 }
 
 // --- C, D. the shell prompt and cd / one `direnv export bash` ---------------------------
