@@ -74,7 +74,7 @@ function record(f: Paired): Figure {
   const ratio = aValue / bValue;
   const info = f.goal === undefined;
   const figure: Figure = { ...f, aValue, bValue, ratio, goal: f.goal ?? null, pass: info || ratio <= (f.goal as number), info };
-  if (info) figure.note = "information only";
+  if (info) figure.note = "info";
   figures.push(figure);
   log(`  ${f.figure}: ${ratio.toFixed(3)} ${info ? "(information only)" : `(goal <= ${f.goal}: ${figure.pass ? "pass" : "FAIL"})`}`);
   return figure;
@@ -202,7 +202,7 @@ function figureB(): void {
   const cost = (samples: number[]) => samples.map((ms, i) => ms - without[i]);
   const parts = { a: "hook cost", b: "node -e ''", unit: "ms" };
   record({ figure: "B worktree add, probe on: (hook - no hook) / node start", samples: { a: cost(withProbe), b: nodeStart }, goal: 1.3, ...parts });
-  record({ figure: "B' (info) worktree add, probe off: (hook - no hook) / node start", samples: { a: cost(noProbe), b: nodeStart }, ...parts });
+  record({ figure: "B' (info) the same, probe off", samples: { a: cost(noProbe), b: nodeStart }, ...parts });
 }
 
 // --- C, D. the shell prompt and cd / one `direnv export bash` ---------------------------
@@ -212,7 +212,7 @@ function figureB(): void {
 // hooks installed minus with them removed, within one round.
 
 interface ShellKind {
-  /** For the figures' names. */
+  /** For the figures' names (PC: PROMPT_COMMAND). */
   label: string;
   shell: "bash" | "zsh";
   argv: string[];
@@ -231,7 +231,7 @@ function shellKinds(snippetOf: (shell: string) => string): ShellKind[] {
   const bashNow = "${EPOCHREALTIME/./}";
   return [
     {
-      label: "bash (PROMPT_COMMAND a string)",
+      label: "bash PC=string",
       shell: "bash",
       argv: bashArgv,
       setup: [...bashSetup, "unset PROMPT_COMMAND", `source '${snippetOf("bash")}'`, "_bench_on=$PROMPT_COMMAND"],
@@ -240,7 +240,7 @@ function shellKinds(snippetOf: (shell: string) => string): ShellKind[] {
       now: bashNow,
     },
     {
-      label: "bash (PROMPT_COMMAND an array)",
+      label: "bash PC=array",
       shell: "bash",
       argv: bashArgv,
       setup: [...bashSetup, "PROMPT_COMMAND=(:)", `source '${snippetOf("bash")}'`, '_bench_on=("${PROMPT_COMMAND[@]}")'],
@@ -249,7 +249,7 @@ function shellKinds(snippetOf: (shell: string) => string): ShellKind[] {
       now: bashNow,
     },
     {
-      label: "zsh (precmd, chpwd)",
+      label: "zsh",
       shell: "zsh",
       argv: ["-f", "-i"],
       setup: ["PS1= PS2=", "zmodload zsh/datetime", `source '${snippetOf("zsh")}'`, "_bench_pre=($precmd_functions) _bench_chp=($chpwd_functions)"],
@@ -342,9 +342,9 @@ function shellFigures(kind: ShellKind, places: Places, main: string): void {
   const direnv = rounds.map((r) => r.direnv);
   const of = (key: "prompt" | "inside" | "enterLeave") => ({ a: rounds.map((r) => r[key]), b: direnv });
   const vsDirenv = { b: "direnv export", unit: "µs" };
-  record({ figure: `C ${kind.label} prompt, $PWD unchanged / direnv export bash`, a: "prompt", samples: of("prompt"), goal: 0.01, ...vsDirenv });
-  record({ figure: `D ${kind.label} cd from outside into a subdirectory and out / direnv export bash`, a: "cd in+out", samples: of("enterLeave"), goal: 0.1, ...vsDirenv });
-  record({ figure: `D' (info) ${kind.label} cd within the worktree, top to subdirectory and back / direnv`, a: "cd within", samples: of("inside"), ...vsDirenv });
+  record({ figure: `C ${kind.label} prompt, $PWD unchanged / direnv export`, a: "prompt", samples: of("prompt"), goal: 0.01, ...vsDirenv });
+  record({ figure: `D ${kind.label} cd from outside to a subdir and out / direnv`, a: "cd in+out", samples: of("enterLeave"), goal: 0.1, ...vsDirenv });
+  record({ figure: `D' (info) ${kind.label} cd top to subdir and back / direnv`, a: "cd within", samples: of("inside"), ...vsDirenv });
 
   // Zero processes on the prompt and cd paths; the counter itself must see `env true`.
   const traced = [...kind.setup, `cd '${main}'`, ...arm(kind, "on", places).slice(1), ...arm(kind, "on", places).slice(1)];
