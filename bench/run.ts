@@ -5,7 +5,17 @@
 // reading their input as interactive shells, real direnv; its own HOME, SHARDS_HOME and
 // git config.
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { type Server, createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -73,10 +83,12 @@ function record(f: Paired): Figure {
   const bValue = median(f.samples.b);
   const ratio = aValue / bValue;
   const info = f.goal === undefined;
-  const figure: Figure = { ...f, aValue, bValue, ratio, goal: f.goal ?? null, pass: info || ratio <= (f.goal as number), info };
+  const pass = info || ratio <= (f.goal as number);
+  const figure: Figure = { ...f, aValue, bValue, ratio, goal: f.goal ?? null, pass, info };
   if (info) figure.note = "info";
   figures.push(figure);
-  log(`  ${f.figure}: ${ratio.toFixed(3)} ${info ? "(information only)" : `(goal <= ${f.goal}: ${figure.pass ? "pass" : "FAIL"})`}`);
+  const verdict = info ? "(information only)" : `(goal <= ${f.goal}: ${pass ? "pass" : "FAIL"})`;
+  log(`  ${f.figure}: ${ratio.toFixed(3)} ${verdict}`);
   return figure;
 }
 
@@ -84,7 +96,11 @@ function record(f: Paired): Figure {
 const world = realpathSync(mkdtempSync(join(tmpdir(), "shards-bench-")));
 const home = join(world, "home");
 mkdirSync(home);
-writeFileSync(join(home, ".gitconfig"), "[user]\n\tname = Bench\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n");
+writeFileSync(
+  join(home, ".gitconfig"),
+  "[user]\n\tname = Bench\n\temail = bench@example.com\n" +
+    "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n",
+);
 const baseEnv: NodeJS.ProcessEnv = {
   PATH: `${join(world, "bin")}:${process.env.PATH}`,
   LANG: "C.UTF-8",
@@ -138,7 +154,11 @@ function samplesOf(samplers: (() => number)[], runs = RUNS, warmup = 2): number[
   return samples;
 }
 
-async function asyncSamplesOf(samplers: (() => Promise<number> | number)[], runs = RUNS, warmup = 2): Promise<number[][]> {
+async function asyncSamplesOf(
+  samplers: (() => Promise<number> | number)[],
+  runs = RUNS,
+  warmup = 2,
+): Promise<number[][]> {
   const samples = samplers.map(() => [] as number[]);
   for (let i = 0; i < warmup + runs; i++)
     for (const [k, sample] of samplers.entries()) {
@@ -151,7 +171,13 @@ async function asyncSamplesOf(samplers: (() => Promise<number> | number)[], runs
 /** Servers listening on `ports` of 127.0.0.1, as agents' dev servers would be. */
 function listen(ports: number[]): Promise<Server[]> {
   return Promise.all(
-    ports.map((port) => new Promise<Server>((done) => { const s = createServer(); s.listen(port, "127.0.0.1", () => done(s)); })),
+    ports.map(
+      (port) =>
+        new Promise<Server>((done) => {
+          const s = createServer();
+          s.listen(port, "127.0.0.1", () => done(s));
+        }),
+    ),
   );
 }
 
@@ -175,8 +201,16 @@ function figureA(): void {
     };
   };
   const [withOurs, withNoop, withNone] = samplesOf([flip(ours), flip(noop), flip(none)], RUNS * 2);
-  record({ figure: "A git checkout: our hook / exit-0 hook", a: "our hook", b: "exit 0 hook", samples: { a: withOurs, b: withNoop }, goal: 1.05, unit: "ms" });
-  record({ figure: "A' (info) git checkout: our hook / no hook", a: "our hook", b: "no hook", samples: { a: withOurs, b: withNone }, unit: "ms" });
+  const vsNoop = { a: "our hook", unit: "ms" };
+  record({
+    figure: "A git checkout: our hook / exit-0 hook",
+    b: "exit 0 hook",
+    samples: { a: withOurs, b: withNoop },
+    goal: 1.05,
+    ...vsNoop,
+  });
+  const noHook = { b: "no hook", samples: { a: withOurs, b: withNone } };
+  record({ figure: "A' (info) git checkout: our hook / no hook", ...noHook, ...vsNoop });
 }
 
 // --- B. git worktree add: (with hook - without) / node -e '' --------------------------
@@ -198,10 +232,12 @@ function figureB(): void {
   const node = () => timed(process.execPath, ["-e", ""], world);
   // The hook's cost is the difference within each round (the adds run back to back), so
   // that drift of the machine between rounds cancels too.
-  const [withProbe, without, noProbe, nodeStart] = samplesOf([add(ours, probe(true)), add(none), add(ours, probe(false)), node], RUNS * 2);
+  const samplers = [add(ours, probe(true)), add(none), add(ours, probe(false)), node];
+  const [withProbe, without, noProbe, nodeStart] = samplesOf(samplers, RUNS * 2);
   const cost = (samples: number[]) => samples.map((ms, i) => ms - without[i]);
   const parts = { a: "hook cost", b: "node -e ''", unit: "ms" };
-  record({ figure: "B worktree add, probe on: (hook - no hook) / node start", samples: { a: cost(withProbe), b: nodeStart }, goal: 1.3, ...parts });
+  const figure = "B worktree add, probe on: (hook - no hook) / node start";
+  record({ figure, samples: { a: cost(withProbe), b: nodeStart }, goal: 1.3, ...parts });
   record({ figure: "B' (info) the same, probe off", samples: { a: cost(noProbe), b: nodeStart }, ...parts });
 }
 
@@ -243,7 +279,12 @@ function shellKinds(snippetOf: (shell: string) => string): ShellKind[] {
       label: "bash PC=array",
       shell: "bash",
       argv: bashArgv,
-      setup: [...bashSetup, "PROMPT_COMMAND=(:)", `source '${snippetOf("bash")}'`, '_bench_on=("${PROMPT_COMMAND[@]}")'],
+      setup: [
+        ...bashSetup,
+        "PROMPT_COMMAND=(:)",
+        `source '${snippetOf("bash")}'`,
+        '_bench_on=("${PROMPT_COMMAND[@]}")',
+      ],
       on: 'PROMPT_COMMAND=("${_bench_on[@]}")',
       off: "PROMPT_COMMAND=(:)",
       now: bashNow,
@@ -252,7 +293,12 @@ function shellKinds(snippetOf: (shell: string) => string): ShellKind[] {
       label: "zsh",
       shell: "zsh",
       argv: ["-f", "-i"],
-      setup: ["PS1= PS2=", "zmodload zsh/datetime", `source '${snippetOf("zsh")}'`, "_bench_pre=($precmd_functions) _bench_chp=($chpwd_functions)"],
+      setup: [
+        "PS1= PS2=",
+        "zmodload zsh/datetime",
+        `source '${snippetOf("zsh")}'`,
+        "_bench_pre=($precmd_functions) _bench_chp=($chpwd_functions)",
+      ],
       on: "precmd_functions=($_bench_pre) chpwd_functions=($_bench_chp)",
       off: "precmd_functions=() chpwd_functions=()",
       now: "$(( EPOCHREALTIME * 1000000 ))",
@@ -289,13 +335,14 @@ function arm(kind: ShellKind, which: "on" | "off", { main, sub, outside }: Place
   ];
 }
 
-/** Runs `lines` in an interactive shell reading them from a file; returns its stdout. */
+/** Runs `lines` in an interactive shell reading them from a file (under `wrap`: strace); returns its stdout. */
 function interactive(kind: ShellKind, lines: string[], cwd: string, wrap: string[] = []): string {
   const input = join(world, `input-${process.hrtime.bigint()}`);
   writeFileSync(input, `${lines.join("\n")}\nexit\n`);
   const fd = openSync(input, "r");
   try {
-    const r = spawnSync(wrap[0] ?? kind.shell, [...wrap.slice(1), ...(wrap.length ? [kind.shell] : []), ...kind.argv], {
+    const [cmd, ...argv] = [...wrap, kind.shell, ...kind.argv];
+    const r = spawnSync(cmd, argv, {
       cwd,
       env: { ...baseEnv, SHELL: kind.shell },
       stdio: [fd, "pipe", "pipe"],
@@ -329,12 +376,14 @@ function shellFigures(kind: ShellKind, places: Places, main: string): void {
   ];
   const warmup = QUICK ? 1 : 20;
   const lines = [...kind.setup, `cd '${main}'`, 'eval "$(direnv export bash 2>/dev/null)"', `cd '${places.outside}'`];
-  for (let i = 0; i < warmup + SHELL_RUNS; i++) lines.push(...arm(kind, "on", places), ...arm(kind, "off", places), ...direnvLines);
+  for (let i = 0; i < warmup + SHELL_RUNS; i++)
+    lines.push(...arm(kind, "on", places), ...arm(kind, "off", places), ...direnvLines);
   const out = interactive(kind, lines, places.outside).trim().split("\n").map((l) => l.split(" "));
   const rounds: { prompt: number; inside: number; enterLeave: number; direnv: number }[] = [];
   for (let i = warmup * 3; i + 2 < out.length; i += 3) {
     const [on, off, direnv] = out.slice(i, i + 3);
-    if (on[0] !== "on" || off[0] !== "off" || direnv[0] !== "direnv") throw new Error(`unexpected shell output: ${out[i]}`);
+    if (on[0] !== "on" || off[0] !== "off" || direnv[0] !== "direnv")
+      throw new Error(`unexpected shell output: ${out[i]}`);
     const cost = (k: number) => Number(on[k]) - Number(off[k]);
     rounds.push({ prompt: cost(1) / 100, inside: cost(2), enterLeave: cost(3), direnv: Number(direnv[1]) });
   }
@@ -342,12 +391,27 @@ function shellFigures(kind: ShellKind, places: Places, main: string): void {
   const direnv = rounds.map((r) => r.direnv);
   const of = (key: "prompt" | "inside" | "enterLeave") => ({ a: rounds.map((r) => r[key]), b: direnv });
   const vsDirenv = { b: "direnv export", unit: "µs" };
-  record({ figure: `C ${kind.label} prompt, $PWD unchanged / direnv export`, a: "prompt", samples: of("prompt"), goal: 0.01, ...vsDirenv });
-  record({ figure: `D ${kind.label} cd from outside to a subdir and out / direnv`, a: "cd in+out", samples: of("enterLeave"), goal: 0.1, ...vsDirenv });
-  record({ figure: `D' (info) ${kind.label} cd top to subdir and back / direnv`, a: "cd within", samples: of("inside"), ...vsDirenv });
+  const label = kind.label;
+  record({
+    figure: `C ${label} prompt, $PWD unchanged / direnv export`,
+    a: "prompt",
+    samples: of("prompt"),
+    goal: 0.01,
+    ...vsDirenv,
+  });
+  record({
+    figure: `D ${label} cd from outside to a subdir and out / direnv`,
+    a: "cd in+out",
+    samples: of("enterLeave"),
+    goal: 0.1,
+    ...vsDirenv,
+  });
+  const within = { a: "cd within", samples: of("inside") };
+  record({ figure: `D' (info) ${label} cd top to subdir and back / direnv`, ...within, ...vsDirenv });
 
   // Zero processes on the prompt and cd paths; the counter itself must see `env true`.
-  const traced = [...kind.setup, `cd '${main}'`, ...arm(kind, "on", places).slice(1), ...arm(kind, "on", places).slice(1)];
+  const once = arm(kind, "on", places).slice(1);
+  const traced = [...kind.setup, `cd '${main}'`, ...once, ...once];
   const started = processesStarted(kind, traced, places.outside);
   const control = processesStarted(kind, [...traced, "env true"], places.outside) - started;
   const pass = started === 0;
@@ -364,7 +428,8 @@ function shellFigures(kind: ShellKind, places: Places, main: string): void {
     info: false,
     control,
   });
-  log(`  C ${kind.label} processes started: ${started} (goal 0: ${pass ? "pass" : "FAIL"}; the counter sees ${control} for one command)`);
+  const verdict = pass ? "pass" : "FAIL";
+  log(`  C ${label} processes started: ${started} (goal 0: ${verdict}; the counter sees ${control} for one command)`);
 }
 
 function figuresCD(): void {
@@ -425,7 +490,8 @@ function liveRecords(): LiveRecord[] {
 }
 
 /** As shards writes it: one record a line. */
-const registryText = (records: object[]) => `{"version":1,"allocations":[\n${records.map((r) => JSON.stringify(r)).join(",\n")}\n]}\n`;
+const registryText = (records: object[]) =>
+  `{"version":1,"allocations":[\n${records.map((r) => JSON.stringify(r)).join(",\n")}\n]}\n`;
 
 /** bench/steps.ts bundled as the CLI is, so that each step runs as cold as in `shards allocate`. */
 async function stepsBundle(): Promise<string> {
@@ -467,7 +533,8 @@ async function figureE(): Promise<void> {
   const bundle = await stepsBundle();
   const steps = (state: string, registry: string | null) => () => {
     reset(state, registry);
-    return JSON.parse(run(process.execPath, [bundle], target, { ...baseEnv, SHARDS_HOME: state })) as Record<string, number>;
+    const out = run(process.execPath, [bundle], target, { ...baseEnv, SHARDS_HOME: state });
+    return JSON.parse(out) as Record<string, number>;
   };
   const bigSteps: Record<string, number>[] = [];
   const emptySteps: Record<string, number>[] = [];
@@ -478,21 +545,26 @@ async function figureE(): Promise<void> {
     bigSteps.push(b);
     emptySteps.push(e);
   }
-  const medians = (runs: Record<string, number>[]) => Object.fromEntries(Object.keys(runs[0]).map((k) => [k, median(runs.map((r) => r[k]))]));
+  const medians = (runs: Record<string, number>[]) =>
+    Object.fromEntries(Object.keys(runs[0]).map((k) => [k, median(runs.map((r) => r[k]))]));
   const breakdown = { "1,000 records": medians(bigSteps), "0 records": medians(emptySteps) };
-  record({ figure: "E allocate: 1,000 live records / 0", a: "1,000 records", b: "0 records", samples: { a: withBig, b: withEmpty }, goal: 1.1, unit: "ms", breakdown });
+  const sides = { a: "1,000 records", b: "0 records", unit: "ms" };
+  const fresh = { samples: { a: withBig, b: withEmpty }, goal: 1.1, breakdown };
+  record({ figure: "E allocate: 1,000 live records / 0", ...fresh, ...sides });
   for (const [side, ms] of Object.entries(breakdown))
     log(`    ${side} (ms): ${Object.entries(ms).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`);
 
   // E' (information): asking again for a worktree that has its range: read and check, no write.
-  const own = { gitDir: join(target, ".git"), path: target, branch: "main", repo: target, names: [], start: 3000, end: 3009, count: 10 };
+  const ownFields = { gitDir: join(target, ".git"), path: target, branch: "main", repo: target, names: [] };
+  const own = { ...ownFields, start: 3000, end: 3009, count: 10 };
   const again = (state: string, records: object[]) => {
     writeFileSync(join(state, "registry.json"), registryText(records));
     run(process.execPath, [CLI, "allocate"], target, { ...baseEnv, SHARDS_HOME: state });
     return () => timed(process.execPath, [CLI, "allocate"], target, { ...baseEnv, SHARDS_HOME: state });
   };
   const [againBig, againEmpty] = samplesOf([again(big, [...liveRecords(), own]), again(empty, [own])]);
-  record({ figure: "E' (info) allocate again (has its range): 1,000 records / 0", a: "1,000 records", b: "0 records", samples: { a: againBig, b: againEmpty }, unit: "ms" });
+  const samples = { a: againBig, b: againEmpty };
+  record({ figure: "E' (info) allocate again (has its range): 1,000 records / 0", samples, ...sides });
 }
 
 // --- F. 32 allocations at once / one after another ------------------------------------
@@ -519,17 +591,24 @@ async function figureF(): Promise<void> {
     reset();
     const t0 = process.hrtime.bigint();
     const codes = await Promise.all(
-      repos.map((dir) => new Promise<number | null>((done) => spawn(process.execPath, [CLI, "allocate"], { cwd: dir, env, stdio: "ignore" }).on("exit", done))),
+      repos.map(
+        (dir) =>
+          new Promise<number | null>((done) =>
+            spawn(process.execPath, [CLI, "allocate"], { cwd: dir, env, stdio: "ignore" }).on("exit", done),
+          ),
+      ),
     );
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (codes.some((c) => c !== 0)) throw new Error("a concurrent allocation failed");
-    const starts = JSON.parse(readFileSync(join(world, "f-state/registry.json"), "utf8")).allocations.map((a: { start: number }) => a.start);
+    const registry = JSON.parse(readFileSync(join(world, "f-state/registry.json"), "utf8"));
+    const starts = registry.allocations.map((a: { start: number }) => a.start);
     if (new Set(starts).size !== 32) throw new Error("concurrent allocations overlap or are missing");
     return ms;
   };
   // The slowest figure by far: a quick run takes two rounds and no warm-up.
   const [at, seq] = await asyncSamplesOf([concurrent, sequential], QUICK ? 2 : 15, QUICK ? 0 : 1);
-  record({ figure: "F 32 allocations at once / one after another", a: "at once", b: "in a row", samples: { a: at, b: seq }, goal: 0.65, unit: "ms" });
+  const figure = "F 32 allocations at once / one after another";
+  record({ figure, a: "at once", b: "in a row", samples: { a: at, b: seq }, goal: 0.65, unit: "ms" });
 }
 
 // --- G. shards list: 50 worktrees with 20 listeners / the same with none ----------------
@@ -553,7 +632,8 @@ async function figureG(): Promise<void> {
     return ms;
   };
   const [a, b] = await asyncSamplesOf([withListeners, list]);
-  record({ figure: "G shards list, 50 worktrees: 20 listeners / none", a: "20 listeners", b: "no listener", samples: { a, b }, goal: 1.2, unit: "ms" });
+  const figure = "G shards list, 50 worktrees: 20 listeners / none";
+  record({ figure, a: "20 listeners", b: "no listener", samples: { a, b }, goal: 1.2, unit: "ms" });
 }
 
 // --- H. shards list --all: 1,000 records and 20 listeners / 0 records --------------------
@@ -569,9 +649,11 @@ async function figureH(): Promise<void> {
   // 20 servers in 20 of the ranges, listening on both sides.
   const servers = await listen(Array.from({ length: 20 }, (_, i) => 13000 + i * 50 + (i % 3)));
   try {
-    const list = (state: string) => () => timed(process.execPath, [CLI, "list", "--all"], here, { ...baseEnv, SHARDS_HOME: state });
+    const list = (state: string) => () =>
+      timed(process.execPath, [CLI, "list", "--all"], here, { ...baseEnv, SHARDS_HOME: state });
     const [a, b] = samplesOf([list(big), list(empty)]);
-    record({ figure: "H shards list --all: 1,000 records, 20 listeners / 0 records", a: "1,000 records", b: "0 records", samples: { a, b }, goal: 1.3, unit: "ms" });
+    const figure = "H shards list --all: 1,000 records, 20 listeners / 0 records";
+    record({ figure, a: "1,000 records", b: "0 records", samples: { a, b }, goal: 1.3, unit: "ms" });
   } finally {
     await close(servers);
   }
@@ -610,7 +692,10 @@ async function main(): Promise<void> {
   const machine = `${spawnSync("uname", ["-srm"], { encoding: "utf8" }).stdout.trim()}, ${cpus().length} cores`;
   const date = new Date().toISOString().slice(0, 10);
   if (JSON_OUT) process.stdout.write(`${JSON.stringify({ date, node, machine, quick: QUICK, figures }, null, 2)}\n`);
-  else process.stdout.write(`\n${date}, Node ${node}, ${machine}${QUICK ? " (quick run: too few runs to trust)" : ""}\n\n${table()}\n`);
+  else {
+    const quick = QUICK ? " (quick run: too few runs to trust)" : "";
+    process.stdout.write(`\n${date}, Node ${node}, ${machine}${quick}\n\n${table()}\n`);
+  }
   process.exitCode = figures.every((f) => f.pass) ? 0 : 1;
 }
 
