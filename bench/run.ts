@@ -1,25 +1,38 @@
 // npm run bench [-- --json] [-- --quick] [-- --only=A,E]
 // Every figure is a ratio of two things measured side by side in one run, A and B
 // interleaved run by run after a warm-up, so that the noise of a shared machine cancels
-// out. Real git, real bash and zsh, real direnv; its own HOME, SHARDS_HOME and git config.
+// out; each figure keeps its paired samples (`--json`). Real git, real bash and zsh
+// reading their input as interactive shells, real direnv; its own HOME, SHARDS_HOME and
+// git config.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { type Server, createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
 const CLI = join(ROOT, "dist/cli.cjs");
 const args = process.argv.slice(2);
 const QUICK = args.includes("--quick");
 const JSON_OUT = args.includes("--json");
-/** `--only A,E`: just those figures, while working on one. */
+/** `--only=A,E`: just those figures, while working on one. */
 const ONLY = args.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
 const wanted = (letter: string) => !ONLY || ONLY.includes(letter);
-/** Runs per figure for process figures, and for the shell figures. */
+/** Runs per figure for process figures, and rounds for the shell figures. */
 const RUNS = QUICK ? 3 : 21;
-const SHELL_RUNS = QUICK ? 5 : 300;
+const SHELL_RUNS = QUICK ? 3 : 300;
 
 interface Figure {
   figure: string;
@@ -28,9 +41,17 @@ interface Figure {
   aValue: number;
   bValue: number;
   ratio: number;
-  goal: number;
+  /** null for a figure shown for information only. */
+  goal: number | null;
   unit: string;
   pass: boolean;
+  info: boolean;
+  /** The paired samples: a[i] and b[i] were measured in the same round. */
+  samples?: { a: number[]; b: number[] };
+  /** For a count: what the same counter gives for one external command (must be 1). */
+  control?: number;
+  /** Where the time of each side goes, step by step (ms, medians). */
+  breakdown?: Record<string, Record<string, number>>;
   note?: string;
 }
 const figures: Figure[] = [];
@@ -45,17 +66,41 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-function record(f: Omit<Figure, "ratio" | "pass"> & { ratio?: number }): void {
-  const ratio = f.ratio ?? f.aValue / f.bValue;
-  figures.push({ ...f, ratio, pass: ratio <= f.goal });
-  log(`  ${f.figure}: ${ratio.toFixed(3)} (goal <= ${f.goal})`);
+interface Paired {
+  figure: string;
+  a: string;
+  b: string;
+  samples: { a: number[]; b: number[] };
+  /** Omitted: information only. */
+  goal?: number;
+  unit: string;
+  breakdown?: Figure["breakdown"];
+}
+
+/** A ratio of the medians of samples taken in pairs; `goal` absent: information only. */
+function record(f: Paired): Figure {
+  const aValue = median(f.samples.a);
+  const bValue = median(f.samples.b);
+  const ratio = aValue / bValue;
+  const info = f.goal === undefined;
+  const pass = info || ratio <= (f.goal as number);
+  const figure: Figure = { ...f, aValue, bValue, ratio, goal: f.goal ?? null, pass, info };
+  if (info) figure.note = "info";
+  figures.push(figure);
+  const verdict = info ? "(information only)" : `(goal <= ${f.goal}: ${pass ? "pass" : "FAIL"})`;
+  log(`  ${f.figure}: ${ratio.toFixed(3)} ${verdict}`);
+  return figure;
 }
 
 // --- a private world ------------------------------------------------------------------
 const world = realpathSync(mkdtempSync(join(tmpdir(), "shards-bench-")));
 const home = join(world, "home");
 mkdirSync(home);
-writeFileSync(join(home, ".gitconfig"), "[user]\n\tname = Bench\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n");
+writeFileSync(
+  join(home, ".gitconfig"),
+  "[user]\n\tname = Bench\n\temail = bench@example.com\n" +
+    "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n",
+);
 const baseEnv: NodeJS.ProcessEnv = {
   PATH: `${join(world, "bin")}:${process.env.PATH}`,
   LANG: "C.UTF-8",
@@ -109,9 +154,35 @@ function samplesOf(samplers: (() => number)[], runs = RUNS, warmup = 2): number[
   return samples;
 }
 
-/** Interleaves the samplers run by run after `warmup` rounds; returns each one's median. */
-function interleave(samplers: (() => number)[], runs = RUNS, warmup = 2): number[] {
-  return samplesOf(samplers, runs, warmup).map(median);
+async function asyncSamplesOf(
+  samplers: (() => Promise<number> | number)[],
+  runs = RUNS,
+  warmup = 2,
+): Promise<number[][]> {
+  const samples = samplers.map(() => [] as number[]);
+  for (let i = 0; i < warmup + runs; i++)
+    for (const [k, sample] of samplers.entries()) {
+      const ms = await sample();
+      if (i >= warmup) samples[k].push(ms);
+    }
+  return samples;
+}
+
+/** Servers listening on `ports` of 127.0.0.1, as agents' dev servers would be. */
+function listen(ports: number[]): Promise<Server[]> {
+  return Promise.all(
+    ports.map(
+      (port) =>
+        new Promise<Server>((done) => {
+          const s = createServer();
+          s.listen(port, "127.0.0.1", () => done(s));
+        }),
+    ),
+  );
+}
+
+function close(servers: Server[]): Promise<unknown> {
+  return Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
 }
 
 // --- A. git checkout: our hook / a hook that is only `exit 0` ------------------------
@@ -129,9 +200,17 @@ function figureA(): void {
       return timed("git", ["checkout", "-q", branch], dir);
     };
   };
-  const [withOurs, withNoop, withNone] = interleave([flip(ours), flip(noop), flip(none)], RUNS * 2);
-  record({ figure: "A git checkout: our hook / exit-0 hook", a: "our hook", b: "exit 0 hook", aValue: withOurs, bValue: withNoop, goal: 1.05, unit: "ms" });
-  figures.push({ figure: "A' (info) git checkout: our hook / no hook", a: "our hook", b: "no hook", aValue: withOurs, bValue: withNone, ratio: withOurs / withNone, goal: Number.POSITIVE_INFINITY, unit: "ms", pass: true, note: "information only" });
+  const [withOurs, withNoop, withNone] = samplesOf([flip(ours), flip(noop), flip(none)], RUNS * 2);
+  const vsNoop = { a: "our hook", unit: "ms" };
+  record({
+    figure: "A git checkout: our hook / exit-0 hook",
+    b: "exit 0 hook",
+    samples: { a: withOurs, b: withNoop },
+    goal: 1.05,
+    ...vsNoop,
+  });
+  const noHook = { b: "no hook", samples: { a: withOurs, b: withNone } };
+  record({ figure: "A' (info) git checkout: our hook / no hook", ...noHook, ...vsNoop });
 }
 
 // --- B. git worktree add: (with hook - without) / node -e '' --------------------------
@@ -140,120 +219,352 @@ function figureB(): void {
   const ours = makeRepo("b-ours");
   run(process.execPath, [CLI, "install"], ours);
   const none = makeRepo("b-none");
+  // Rule 7's probe on, whatever the default: the goal holds with it. B' (information)
+  // is the same hook with the probe off, to show what the probe costs.
+  const probe = (on: boolean) => ({ ...baseEnv, SHARDS_PROBE: on ? "1" : "0" });
   let n = 0;
-  const add = (dir: string) => () => {
+  const add = (dir: string, env = baseEnv) => () => {
     const path = join(world, `b-wt-${n++}`);
-    const ms = timed("git", ["worktree", "add", "-q", "--detach", path], dir);
+    const ms = timed("git", ["worktree", "add", "-q", "--detach", path], dir, env);
     run("git", ["worktree", "remove", "--force", path], dir);
     return ms;
   };
   const node = () => timed(process.execPath, ["-e", ""], world);
-  // The hook's cost is the difference within each round (the two adds run back to back),
-  // so that drift of the machine between rounds cancels too.
-  const [withHook, without, nodeStart] = samplesOf([add(ours), add(none), node], RUNS * 2);
-  record({
-    figure: "B worktree add: (hook - no hook) / node start",
-    a: "hook cost",
-    b: "node -e ''",
-    aValue: median(withHook.map((ms, i) => ms - without[i])),
-    bValue: median(nodeStart),
-    goal: 1.3,
-    unit: "ms",
-  });
+  // The hook's cost is the difference within each round (the adds run back to back), so
+  // that drift of the machine between rounds cancels too.
+  const samplers = [add(ours, probe(true)), add(none), add(ours, probe(false)), node];
+  const [withProbe, without, noProbe, nodeStart] = samplesOf(samplers, RUNS * 2);
+  const cost = (samples: number[]) => samples.map((ms, i) => ms - without[i]);
+  const parts = { a: "hook cost", b: "node -e ''", unit: "ms" };
+  const figure = "B worktree add, probe on: (hook - no hook) / node start";
+  record({ figure, samples: { a: cost(withProbe), b: nodeStart }, goal: 1.3, ...parts });
+  record({ figure: "B' (info) the same, probe off", samples: { a: cost(noProbe), b: nodeStart }, ...parts });
 }
 
 // --- C, D. the shell prompt and cd / one `direnv export bash` ---------------------------
-function shellFigures(shell: "bash" | "zsh"): void {
-  log(`C, D. ${shell}: prompt with $PWD unchanged, and cd in and out / direnv export bash`);
-  const main = makeRepo(`c-${shell}`);
-  mkdirSync(join(main, "sub/deeper"), { recursive: true });
+// The shells run as users have them: interactive (`-i`), reading their input line by line
+// from a file, so that bash evaluates PROMPT_COMMAND itself before every line and zsh runs
+// its chpwd and precmd hooks. What shards costs is the time of the same lines with its
+// hooks installed minus with them removed, within one round.
+
+interface ShellKind {
+  /** For the figures' names (PC: PROMPT_COMMAND). */
+  label: string;
+  shell: "bash" | "zsh";
+  argv: string[];
+  /** Run once: load the snippet and remember its hooks. */
+  setup: string[];
+  /** Install the hooks the snippet set up / remove them. */
+  on: string;
+  off: string;
+  /** Microseconds since the epoch, as an integer or a float. */
+  now: string;
+}
+
+function shellKinds(snippetOf: (shell: string) => string): ShellKind[] {
+  const bashArgv = ["--norc", "--noprofile", "--noediting", "-i"];
+  const bashSetup = ["set +o history", "PS1= PS2="];
+  const bashNow = "${EPOCHREALTIME/./}";
+  return [
+    {
+      label: "bash PC=string",
+      shell: "bash",
+      argv: bashArgv,
+      setup: [...bashSetup, "unset PROMPT_COMMAND", `source '${snippetOf("bash")}'`, "_bench_on=$PROMPT_COMMAND"],
+      on: "PROMPT_COMMAND=$_bench_on",
+      off: "unset PROMPT_COMMAND",
+      now: bashNow,
+    },
+    {
+      label: "bash PC=array",
+      shell: "bash",
+      argv: bashArgv,
+      setup: [
+        ...bashSetup,
+        "PROMPT_COMMAND=(:)",
+        `source '${snippetOf("bash")}'`,
+        '_bench_on=("${PROMPT_COMMAND[@]}")',
+      ],
+      on: 'PROMPT_COMMAND=("${_bench_on[@]}")',
+      off: "PROMPT_COMMAND=(:)",
+      now: bashNow,
+    },
+    {
+      label: "zsh",
+      shell: "zsh",
+      argv: ["-f", "-i"],
+      setup: [
+        "PS1= PS2=",
+        "zmodload zsh/datetime",
+        `source '${snippetOf("zsh")}'`,
+        "_bench_pre=($precmd_functions) _bench_chp=($chpwd_functions)",
+      ],
+      on: "precmd_functions=($_bench_pre) chpwd_functions=($_bench_chp)",
+      off: "precmd_functions=() chpwd_functions=()",
+      now: "$(( EPOCHREALTIME * 1000000 ))",
+    },
+  ];
+}
+
+interface Places {
+  main: string;
+  sub: string;
+  outside: string;
+}
+
+/**
+ * One arm of a round, starting and ending outside any worktree. Each line is followed by a
+ * prompt; a timestamp taken at the start of a line covers the prompt before it.
+ *   t0..t1  100 prompts in the worktree, $PWD unchanged (C)
+ *   t1..t2  cd from the worktree's top into a subdirectory and back, a prompt after each (D')
+ *   t3..t4  cd from outside into the subdirectory and back out, a prompt after each (D)
+ */
+function arm(kind: ShellKind, which: "on" | "off", { main, sub, outside }: Places): string[] {
+  const now = kind.now;
+  return [
+    which === "on" ? kind.on : kind.off,
+    `cd '${main}'`,
+    `t0=${now}`,
+    ...Array<string>(99).fill(":"),
+    `t1=${now}; cd '${sub}'`,
+    `cd '${main}'`,
+    `t2=${now}; cd '${outside}'`,
+    `t3=${now}; cd '${sub}'`,
+    `cd '${outside}'`,
+    `t4=${now}; echo "${which} $(( t1 - t0 )) $(( t2 - t1 )) $(( t4 - t3 ))"`,
+  ];
+}
+
+/** Runs `lines` in an interactive shell reading them from a file (under `wrap`: strace); returns its stdout. */
+function interactive(kind: ShellKind, lines: string[], cwd: string, wrap: string[] = []): string {
+  const input = join(world, `input-${process.hrtime.bigint()}`);
+  writeFileSync(input, `${lines.join("\n")}\nexit\n`);
+  const fd = openSync(input, "r");
+  try {
+    const [cmd, ...argv] = [...wrap, kind.shell, ...kind.argv];
+    const r = spawnSync(cmd, argv, {
+      cwd,
+      env: { ...baseEnv, SHELL: kind.shell },
+      stdio: [fd, "pipe", "pipe"],
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+    });
+    if (r.status !== 0) throw new Error(`${kind.shell} -i exited ${r.status}: ${r.stderr.slice(-500)}`);
+    return r.stdout;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Processes started while the shell runs `lines`, counted under strace: every process
+ * that made a process-related system call (each one exits), but the shell itself.
+ */
+function processesStarted(kind: ShellKind, lines: string[], cwd: string): number {
+  const trace = join(world, `trace-${process.hrtime.bigint()}`);
+  interactive(kind, lines, cwd, ["strace", "-f", "-qq", "-o", trace, "-e", "trace=process"]);
+  const pids = new Set(readFileSync(trace, "utf8").split("\n").filter(Boolean).map((l) => l.split(" ")[0]));
+  return pids.size - 1;
+}
+
+function shellFigures(kind: ShellKind, places: Places, main: string): void {
+  log(`C, D. ${kind.label}: prompts and cd, with shards' hooks - without / direnv export bash`);
+  const direnvLines = [
+    `cd '${main}'`,
+    `t5=${kind.now}; direnv export bash >/dev/null 2>&1; t6=${kind.now}; echo "direnv $(( t6 - t5 ))"`,
+    `cd '${places.outside}'`,
+  ];
+  const warmup = QUICK ? 1 : 20;
+  const lines = [...kind.setup, `cd '${main}'`, 'eval "$(direnv export bash 2>/dev/null)"', `cd '${places.outside}'`];
+  for (let i = 0; i < warmup + SHELL_RUNS; i++)
+    lines.push(...arm(kind, "on", places), ...arm(kind, "off", places), ...direnvLines);
+  const out = interactive(kind, lines, places.outside).trim().split("\n").map((l) => l.split(" "));
+  const rounds: { prompt: number; inside: number; enterLeave: number; direnv: number }[] = [];
+  for (let i = warmup * 3; i + 2 < out.length; i += 3) {
+    const [on, off, direnv] = out.slice(i, i + 3);
+    if (on[0] !== "on" || off[0] !== "off" || direnv[0] !== "direnv")
+      throw new Error(`unexpected shell output: ${out[i]}`);
+    const cost = (k: number) => Number(on[k]) - Number(off[k]);
+    rounds.push({ prompt: cost(1) / 100, inside: cost(2), enterLeave: cost(3), direnv: Number(direnv[1]) });
+  }
+  if (rounds.length !== SHELL_RUNS) throw new Error(`${kind.label}: ${rounds.length} rounds of ${SHELL_RUNS}`);
+  const direnv = rounds.map((r) => r.direnv);
+  const of = (key: "prompt" | "inside" | "enterLeave") => ({ a: rounds.map((r) => r[key]), b: direnv });
+  const vsDirenv = { b: "direnv export", unit: "µs" };
+  const label = kind.label;
+  record({
+    figure: `C ${label} prompt, $PWD unchanged / direnv export`,
+    a: "prompt",
+    samples: of("prompt"),
+    goal: 0.01,
+    ...vsDirenv,
+  });
+  record({
+    figure: `D ${label} cd from outside to a subdir and out / direnv`,
+    a: "cd in+out",
+    samples: of("enterLeave"),
+    goal: 0.1,
+    ...vsDirenv,
+  });
+  const within = { a: "cd within", samples: of("inside") };
+  record({ figure: `D' (info) ${label} cd top to subdir and back / direnv`, ...within, ...vsDirenv });
+
+  // Zero processes on the prompt and cd paths; the counter itself must see `env true`.
+  const once = arm(kind, "on", places).slice(1);
+  const traced = [...kind.setup, `cd '${main}'`, ...once, ...once];
+  const started = processesStarted(kind, traced, places.outside);
+  const control = processesStarted(kind, [...traced, "env true"], places.outside) - started;
+  const pass = started === 0;
+  figures.push({
+    figure: `C ${kind.label} processes started by prompts and cd`,
+    a: "processes",
+    b: "-",
+    aValue: started,
+    bValue: 0,
+    ratio: started,
+    goal: 0,
+    unit: "",
+    pass,
+    info: false,
+    control,
+  });
+  const verdict = pass ? "pass" : "FAIL";
+  log(`  C ${label} processes started: ${started} (goal 0: ${verdict}; the counter sees ${control} for one command)`);
+}
+
+function figuresCD(): void {
+  const main = makeRepo("c-repo");
+  const sub = join(main, "sub/deeper");
+  mkdirSync(sub, { recursive: true });
+  const outside = join(world, "c-outside");
+  mkdirSync(outside);
   run(process.execPath, [CLI, "allocate"], main);
   const libDir = join(home, ".config/direnv/lib");
   mkdirSync(libDir, { recursive: true });
   writeFileSync(join(libDir, "shards.sh"), run(process.execPath, [CLI, "hook", "direnv"], main));
   writeFileSync(join(main, ".envrc"), "use shards\n");
   run("direnv", ["allow", main], main);
-  const snippet = join(ROOT, `shell/shards.${shell}`);
-  const prompt = shell === "bash" ? "_shards_hook" : "for f in $precmd_functions; do $f; done";
-  const now = shell === "bash" ? "${EPOCHREALTIME/./}" : "$(( ${EPOCHREALTIME} * 1000000 ))";
-  // Each round: 100 unchanged prompts; one cd from the worktree's top into a subdirectory
-  // and back out (D), with a prompt after each; the same from outside the worktree, which
-  // enters and leaves it (D', for information); and one `direnv export bash` in the loaded
-  // worktree. All timed inside the same shell.
-  const script = `
-${shell === "zsh" ? "zmodload zsh/datetime; setopt no_nomatch" : ""}
-source '${snippet}'
-cd '${main}'; ${prompt}
-eval "$(direnv export bash 2>/dev/null)"
-for ((i = 0; i < ${SHELL_RUNS + 20}; i++)); do
-  t0=${now}; for ((j = 0; j < 100; j++)); do ${prompt}; done; t1=${now}
-  cd '${main}/sub/deeper'; ${prompt}; cd '${main}'; ${prompt}; t2=${now}
-  cd '${world}'; ${prompt}; t5=${now}
-  cd '${main}/sub/deeper'; ${prompt}; cd '${world}'; ${prompt}; t6=${now}
-  cd '${main}'; ${prompt}
-  t3=${now}; direnv export bash >/dev/null 2>&1; t4=${now}
-  echo "$(( t1 - t0 )) $(( t2 - t1 )) $(( t4 - t3 )) $(( t6 - t5 ))"
-done`;
-  const out = run(shell, ["-c", script], main, { ...baseEnv, SHELL: shell });
-  const rows = out.trim().split("\n").slice(20).map((l) => l.split(" ").map(Number));
-  const [prompts, cdUs, direnvUs, enterLeaveUs] = [0, 1, 2, 3].map((k) => median(rows.map((r) => r[k])));
-  const promptUs = prompts / 100;
-  record({ figure: `C ${shell} prompt, $PWD unchanged / direnv export bash`, a: "prompt", b: "direnv export", aValue: promptUs, bValue: direnvUs, goal: 0.01, unit: "µs" });
-  record({ figure: `D ${shell} cd into a subdirectory and out / direnv export bash`, a: "cd in+out", b: "direnv export", aValue: cdUs, bValue: direnvUs, goal: 0.1, unit: "µs" });
-  figures.push({ figure: `D' (info) ${shell} cd into the worktree from outside and out / direnv`, a: "enter+leave", b: "direnv export", aValue: enterLeaveUs, bValue: direnvUs, ratio: enterLeaveUs / direnvUs, goal: Number.POSITIVE_INFINITY, unit: "µs", pass: true, note: "information only" });
-
-  // Zero processes on the prompt path: count process creation under strace.
-  const traceFile = join(world, `trace-${shell}`);
-  const traced = `${shell === "zsh" ? "setopt no_nomatch" : ""}
-source '${snippet}'
-cd '${main}'; ${prompt}; cd '${main}/sub'; ${prompt}; cd /; ${prompt}; cd '${main}'
-for ((j = 0; j < 200; j++)); do ${prompt}; done`;
-  run("strace", ["-f", "-qq", "-o", traceFile, "-e", "trace=fork,vfork,clone,clone3,execve", shell, "-c", traced], main);
-  const calls = readFileSync(traceFile, "utf8").split("\n").filter((l) => /\b(fork|vfork|clone3?|execve)\(/.test(l));
-  const started = calls.length - 1; // the shell's own execve
-  figures.push({ figure: `C ${shell} processes started on the prompt path`, a: "processes", b: "-", aValue: started, bValue: 0, ratio: started, goal: 0, unit: "", pass: started === 0 });
-  log(`  C ${shell} processes started: ${started}`);
+  // The snippets as `eval "$(shards hook bash)"` gets them.
+  const snippetOf = (shell: string) => {
+    const file = join(world, `shards.${shell}`);
+    writeFileSync(file, run(process.execPath, [CLI, "hook", shell], main));
+    return file;
+  };
+  for (const kind of shellKinds(snippetOf)) shellFigures(kind, { main, sub, outside }, main);
 }
 
-// --- E. allocate with 1,000 live records / with 0 -------------------------------------
-function figureE(): void {
+// --- E, H. 1,000 live records -----------------------------------------------------------
+interface LiveRecord {
+  gitDir: string;
+  path: string;
+  branch: string;
+  repo: string;
+  names: string[];
+  start: number;
+  end: number;
+  count: number;
+}
+
+let liveCache: LiveRecord[] | undefined;
+
+/**
+ * 1,000 live worktrees laid out as git lays them: 10 repositories of 100 linked worktrees,
+ * each git dir with its HEAD, commondir and gitdir files, each worktree with its `.git`.
+ */
+function liveRecords(): LiveRecord[] {
+  liveCache ??= Array.from({ length: 1000 }, (_, i) => {
+    const repo = join(world, "live", `repo${i % 10}`);
+    const gitDir = join(repo, ".git/worktrees", `w${i}`);
+    const path = join(world, "live", `repo${i % 10}-w${i}`);
+    mkdirSync(gitDir, { recursive: true });
+    mkdirSync(path, { recursive: true });
+    writeFileSync(join(repo, ".git/HEAD"), "ref: refs/heads/main\n");
+    writeFileSync(join(gitDir, "HEAD"), `ref: refs/heads/w${i}\n`);
+    writeFileSync(join(gitDir, "commondir"), "../..\n");
+    writeFileSync(join(gitDir, "gitdir"), `${path}/.git\n`);
+    writeFileSync(join(path, ".git"), `gitdir: ${gitDir}\n`);
+    const start = 13000 + i * 10;
+    return { gitDir, path, branch: `w${i}`, repo, names: [], start, end: start + 9, count: 10 };
+  });
+  return liveCache;
+}
+
+/** As shards writes it: one record a line. */
+const registryText = (records: object[]) =>
+  `{"version":1,"allocations":[\n${records.map((r) => JSON.stringify(r)).join(",\n")}\n]}\n`;
+
+/** bench/steps.ts bundled as the CLI is, so that each step runs as cold as in `shards allocate`. */
+async function stepsBundle(): Promise<string> {
+  const outfile = join(world, "steps.cjs");
+  await build({
+    entryPoints: [join(ROOT, "bench/steps.ts")],
+    outfile,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    external: ["c12"],
+    define: { "import.meta.dirname": "__dirname", "import.meta.filename": "__filename" },
+    logLevel: "warning",
+  });
+  return outfile;
+}
+
+async function figureE(): Promise<void> {
   log("E. shards allocate with 1,000 live records / with 0");
   const big = join(world, "e-big");
   const empty = join(world, "e-empty");
   mkdirSync(big, { recursive: true });
   mkdirSync(empty, { recursive: true });
-  // 1,000 live worktrees laid out as git lays them: 10 repositories of 100 linked worktrees.
-  const allocations = Array.from({ length: 1000 }, (_, i) => {
-    const repo = join(world, "e-live", `repo${i % 10}`);
-    const gitDir = join(repo, ".git/worktrees", `w${i}`);
-    const path = join(world, "e-live", `repo${i % 10}-w${i}`);
-    mkdirSync(gitDir, { recursive: true });
-    mkdirSync(path, { recursive: true });
-    const start = 13000 + i * 10;
-    return { gitDir, path, branch: `w${i}`, repo, names: [], start, end: start + 9, count: 10 };
-  });
-  // As shards writes it: one record a line.
-  const registryText = (records: object[]) => `{"version":1,"allocations":[\n${records.map((r) => JSON.stringify(r)).join(",\n")}\n]}\n`;
-  const bigRegistry = registryText(allocations);
+  const bigRegistry = registryText(liveRecords());
   const target = makeRepo("e-target");
-  const allocate = (state: string, registry: string | null) => () => {
+  const reset = (state: string, registry: string | null) => {
     if (registry === null) rmSync(join(state, "registry.json"), { force: true });
     else writeFileSync(join(state, "registry.json"), registry);
     rmSync(join(target, ".git/shards.env"), { force: true });
+  };
+  const allocate = (state: string, registry: string | null) => () => {
+    reset(state, registry);
     return timed(process.execPath, [CLI, "allocate"], target, { ...baseEnv, SHARDS_HOME: state });
   };
-  const [withBig, withEmpty] = interleave([allocate(big, bigRegistry), allocate(empty, null)]);
-  record({ figure: "E allocate: 1,000 live records / 0", a: "1,000 records", b: "0 records", aValue: withBig, bValue: withEmpty, goal: 1.1, unit: "ms" });
+  const [withBig, withEmpty] = samplesOf([allocate(big, bigRegistry), allocate(empty, null)]);
+
+  // The same allocation cut into its steps, timed from outside the library (bench/steps.ts).
+  const bundle = await stepsBundle();
+  const steps = (state: string, registry: string | null) => () => {
+    reset(state, registry);
+    const out = run(process.execPath, [bundle], target, { ...baseEnv, SHARDS_HOME: state });
+    return JSON.parse(out) as Record<string, number>;
+  };
+  const bigSteps: Record<string, number>[] = [];
+  const emptySteps: Record<string, number>[] = [];
+  for (let i = 0; i < RUNS + 1; i++) {
+    const b = steps(big, bigRegistry)();
+    const e = steps(empty, null)();
+    if (i === 0) continue;
+    bigSteps.push(b);
+    emptySteps.push(e);
+  }
+  const medians = (runs: Record<string, number>[]) =>
+    Object.fromEntries(Object.keys(runs[0]).map((k) => [k, median(runs.map((r) => r[k]))]));
+  const breakdown = { "1,000 records": medians(bigSteps), "0 records": medians(emptySteps) };
+  const sides = { a: "1,000 records", b: "0 records", unit: "ms" };
+  const fresh = { samples: { a: withBig, b: withEmpty }, goal: 1.1, breakdown };
+  record({ figure: "E allocate: 1,000 live records / 0", ...fresh, ...sides });
+  for (const [side, ms] of Object.entries(breakdown))
+    log(`    ${side} (ms): ${Object.entries(ms).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`);
 
   // E' (information): asking again for a worktree that has its range: read and check, no write.
-  const own = { gitDir: join(target, ".git"), path: target, branch: "main", repo: target, names: [], start: 3000, end: 3009, count: 10 };
+  const ownFields = { gitDir: join(target, ".git"), path: target, branch: "main", repo: target, names: [] };
+  const own = { ...ownFields, start: 3000, end: 3009, count: 10 };
   const again = (state: string, records: object[]) => {
     writeFileSync(join(state, "registry.json"), registryText(records));
     run(process.execPath, [CLI, "allocate"], target, { ...baseEnv, SHARDS_HOME: state });
     return () => timed(process.execPath, [CLI, "allocate"], target, { ...baseEnv, SHARDS_HOME: state });
   };
-  const [againBig, againEmpty] = interleave([again(big, [...allocations, own]), again(empty, [own])]);
-  figures.push({ figure: "E' (info) allocate again (has its range): 1,000 records / 0", a: "1,000 records", b: "0 records", aValue: againBig, bValue: againEmpty, ratio: againBig / againEmpty, goal: Number.POSITIVE_INFINITY, unit: "ms", pass: true, note: "information only" });
+  const [againBig, againEmpty] = samplesOf([again(big, [...liveRecords(), own]), again(empty, [own])]);
+  const samples = { a: againBig, b: againEmpty };
+  record({ figure: "E' (info) allocate again (has its range): 1,000 records / 0", samples, ...sides });
 }
 
 // --- F. 32 allocations at once / one after another ------------------------------------
@@ -280,26 +591,24 @@ async function figureF(): Promise<void> {
     reset();
     const t0 = process.hrtime.bigint();
     const codes = await Promise.all(
-      repos.map((dir) => new Promise<number | null>((done) => spawn(process.execPath, [CLI, "allocate"], { cwd: dir, env, stdio: "ignore" }).on("exit", done))),
+      repos.map(
+        (dir) =>
+          new Promise<number | null>((done) =>
+            spawn(process.execPath, [CLI, "allocate"], { cwd: dir, env, stdio: "ignore" }).on("exit", done),
+          ),
+      ),
     );
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (codes.some((c) => c !== 0)) throw new Error("a concurrent allocation failed");
-    const starts = JSON.parse(readFileSync(join(world, "f-state/registry.json"), "utf8")).allocations.map((a: { start: number }) => a.start);
+    const registry = JSON.parse(readFileSync(join(world, "f-state/registry.json"), "utf8"));
+    const starts = registry.allocations.map((a: { start: number }) => a.start);
     if (new Set(starts).size !== 32) throw new Error("concurrent allocations overlap or are missing");
     return ms;
   };
-  const runs = QUICK ? 2 : 15;
-  const at = [] as number[];
-  const seq = [] as number[];
-  for (let i = 0; i < runs + 1; i++) {
-    const a = await concurrent();
-    const b = sequential();
-    if (i > 0) {
-      at.push(a);
-      seq.push(b);
-    }
-  }
-  record({ figure: "F 32 allocations at once / one after another", a: "at once", b: "in a row", aValue: median(at), bValue: median(seq), goal: 0.65, unit: "ms" });
+  // The slowest figure by far: a quick run takes two rounds and no warm-up.
+  const [at, seq] = await asyncSamplesOf([concurrent, sequential], QUICK ? 2 : 15, QUICK ? 0 : 1);
+  const figure = "F 32 allocations at once / one after another";
+  record({ figure, a: "at once", b: "in a row", samples: { a: at, b: seq }, goal: 0.65, unit: "ms" });
 }
 
 // --- G. shards list: 50 worktrees with 20 listeners / the same with none ----------------
@@ -315,33 +624,49 @@ async function figureG(): Promise<void> {
   }
   // 20 servers spread over the ranges, as ten agents' dev servers would be.
   const ports = Array.from({ length: 20 }, (_, i) => 21000 + i * 20 + (i % 3));
-  const open = () =>
-    Promise.all(ports.map((port) => new Promise<Server>((done) => { const s = createServer(); s.listen(port, "127.0.0.1", () => done(s)); })));
-  const close = (servers: Server[]) => Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
   const list = () => timed(process.execPath, [CLI, "list"], main, env);
-  const withListeners: number[] = [];
-  const without: number[] = [];
-  for (let i = 0; i < RUNS + 2; i++) {
-    const servers = await open();
-    const a = list();
+  const withListeners = async () => {
+    const servers = await listen(ports);
+    const ms = list();
     await close(servers);
-    const b = list();
-    if (i >= 2) {
-      withListeners.push(a);
-      without.push(b);
-    }
+    return ms;
+  };
+  const [a, b] = await asyncSamplesOf([withListeners, list]);
+  const figure = "G shards list, 50 worktrees: 20 listeners / none";
+  record({ figure, a: "20 listeners", b: "no listener", samples: { a, b }, goal: 1.2, unit: "ms" });
+}
+
+// --- H. shards list --all: 1,000 records and 20 listeners / 0 records --------------------
+async function figureH(): Promise<void> {
+  log("H. shards list --all: 1,000 records and 20 listeners / 0 records");
+  const big = join(world, "h-big");
+  const empty = join(world, "h-empty");
+  mkdirSync(big);
+  mkdirSync(empty);
+  writeFileSync(join(big, "registry.json"), registryText(liveRecords()));
+  // Run where agents run it: in a worktree of their own (one that has no range here).
+  const here = makeRepo("h-repo");
+  // 20 servers in 20 of the ranges, listening on both sides.
+  const servers = await listen(Array.from({ length: 20 }, (_, i) => 13000 + i * 50 + (i % 3)));
+  try {
+    const list = (state: string) => () =>
+      timed(process.execPath, [CLI, "list", "--all"], here, { ...baseEnv, SHARDS_HOME: state });
+    const [a, b] = samplesOf([list(big), list(empty)]);
+    const figure = "H shards list --all: 1,000 records, 20 listeners / 0 records";
+    record({ figure, a: "1,000 records", b: "0 records", samples: { a, b }, goal: 1.3, unit: "ms" });
+  } finally {
+    await close(servers);
   }
-  record({ figure: "G shards list, 50 worktrees: 20 listeners / none", a: "20 listeners", b: "no listener", aValue: median(withListeners), bValue: median(without), goal: 1.2, unit: "ms" });
 }
 
 // --- run --------------------------------------------------------------------------------
 function table(): string {
   const rows = figures.map((f) => [
     f.figure,
-    `${f.aValue.toFixed(f.unit === "µs" ? 1 : 1)} ${f.unit}`.trim(),
+    `${f.aValue.toFixed(1)} ${f.unit}`.trim(),
     f.b === "-" ? "-" : `${f.bValue.toFixed(1)} ${f.unit}`.trim(),
     f.ratio.toFixed(3),
-    Number.isFinite(f.goal) ? `<= ${f.goal}` : "-",
+    f.goal === null ? "-" : `<= ${f.goal}`,
     f.note ?? (f.pass ? "pass" : "FAIL"),
   ]);
   const head = ["figure", "A", "B", "ratio", "goal", "result"];
@@ -355,18 +680,22 @@ async function main(): Promise<void> {
   try {
     if (wanted("A")) figureA();
     if (wanted("B")) figureB();
-    if (wanted("C") || wanted("D")) for (const shell of ["bash", "zsh"] as const) shellFigures(shell);
-    if (wanted("E")) figureE();
+    if (wanted("C") || wanted("D")) figuresCD();
+    if (wanted("E")) await figureE();
     if (wanted("F")) await figureF();
     if (wanted("G")) await figureG();
+    if (wanted("H")) await figureH();
   } finally {
     rmSync(world, { recursive: true, force: true });
   }
   const node = process.version;
-  const machine = `${spawnSync("uname", ["-srm"], { encoding: "utf8" }).stdout.trim()}, ${(await import("node:os")).cpus().length} cores`;
+  const machine = `${spawnSync("uname", ["-srm"], { encoding: "utf8" }).stdout.trim()}, ${cpus().length} cores`;
   const date = new Date().toISOString().slice(0, 10);
   if (JSON_OUT) process.stdout.write(`${JSON.stringify({ date, node, machine, quick: QUICK, figures }, null, 2)}\n`);
-  else process.stdout.write(`\n${date}, Node ${node}, ${machine}${QUICK ? " (quick run: too few runs to trust)" : ""}\n\n${table()}\n`);
+  else {
+    const quick = QUICK ? " (quick run: too few runs to trust)" : "";
+    process.stdout.write(`\n${date}, Node ${node}, ${machine}${quick}\n\n${table()}\n`);
+  }
   process.exitCode = figures.every((f) => f.pass) ? 0 : 1;
 }
 

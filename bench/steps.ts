@@ -1,0 +1,42 @@
+// One `shards allocate` for the worktree it runs in, cut into the steps of the flow and
+// timed from outside the library (no timing points in src/): bench/run.ts bundles this as
+// the CLI is bundled and runs it in a fresh process per sample, for figure E's breakdown.
+// Prints {"read","check","decide","write"} in ms:
+//   read    lock, read, parse and validate the registry (the edge's own update)
+//   check   rule 5's staleness test over every record
+//   decide  the pure allocation, with the staleness answers at hand
+//   write   serialise and atomically replace the registry, unlock
+// Finding the worktree, loading its config and the probe come before and are left out.
+import { allocate } from "../src/core/allocate.ts";
+import type { Allocation } from "../src/core/records.ts";
+import { loadConfig } from "../src/edges/config.ts";
+import { updateRecords } from "../src/edges/registry.ts";
+import { findWorktree, staleTest } from "../src/edges/worktree.ts";
+
+async function main(): Promise<void> {
+  const wt = findWorktree(process.cwd());
+  const config = await loadConfig(wt);
+  const marks: number[] = [performance.now()];
+  updateRecords((records) => {
+    marks.push(performance.now());
+    const isStale = staleTest();
+    const stale = new Set<Allocation>(records.filter(isStale));
+    marks.push(performance.now());
+    const result = allocate(records, config, {
+      gitDir: wt.gitDir,
+      path: wt.root,
+      branch: wt.branch,
+      repo: wt.repo,
+      names: config.names,
+      isStale: (r) => stale.has(r),
+    });
+    marks.push(performance.now());
+    if (result.kind === "exhausted") throw new Error(result.message);
+    return { records: result.records, result: null };
+  });
+  marks.push(performance.now());
+  const [read, check, decide, write] = marks.slice(1).map((t, i) => t - marks[i]);
+  process.stdout.write(`${JSON.stringify({ read, check, decide, write })}\n`);
+}
+
+void main();
