@@ -3,15 +3,15 @@
 // the CLI is bundled and runs it in a fresh process per sample, for figure E's breakdown.
 // Prints {"read","check","decide","write"} in ms:
 //   read    lock, read, parse and validate the registry (the edge's own update)
-//   check   rule 5's staleness test over every record
-//   decide  the pure allocation, with the staleness answers at hand
+//   check   rule 5's liveness test over every record
+//   decide  the pure allocation, with the liveness answers at hand
 //   write   serialise and atomically replace the registry, unlock
 // Finding the worktree, loading its config and the probe come before and are left out.
-import { allocate } from "../src/core/allocate.ts";
+import { type Liveness, allocate } from "../src/core/allocate.ts";
 import type { Allocation } from "../src/core/records.ts";
 import { loadConfig } from "../src/edges/config.ts";
 import { updateRecords } from "../src/edges/registry.ts";
-import { findWorktree, staleTest } from "../src/edges/worktree.ts";
+import { findWorktree, livenessTest } from "../src/edges/worktree.ts";
 
 async function main(): Promise<void> {
   const wt = findWorktree(process.cwd());
@@ -19,8 +19,8 @@ async function main(): Promise<void> {
   const marks: number[] = [performance.now()];
   updateRecords((records) => {
     marks.push(performance.now());
-    const isStale = staleTest();
-    const stale = new Set<Allocation>(records.filter(isStale));
+    const liveness = livenessTest();
+    const answers = new Map<Allocation, Liveness>(records.map((r) => [r, liveness(r)]));
     marks.push(performance.now());
     const result = allocate(records, config, {
       gitDir: wt.gitDir,
@@ -28,10 +28,10 @@ async function main(): Promise<void> {
       branch: wt.branch,
       repo: wt.repo,
       names: config.names,
-      isStale: (r) => stale.has(r),
+      liveness: (r) => answers.get(r) ?? "live",
     });
     marks.push(performance.now());
-    if (result.kind === "exhausted") throw new Error(result.message);
+    if ("exhausted" in result) throw new Error(result.exhausted);
     return { records: result.records, result: null };
   });
   marks.push(performance.now());
