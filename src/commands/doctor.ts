@@ -5,7 +5,7 @@ import { basename } from "node:path";
 import { isatty } from "node:tty";
 import { defineCommand } from "citty";
 import { formatRange } from "../core/records.ts";
-import { loadConfig } from "../edges/config.ts";
+import { ignoredConfigFiles, loadConfig } from "../edges/config.ts";
 import { type HookTarget, PREVIOUS_SUFFIX, currentRuntime, hookState, hookTarget, lefthookLine } from "../edges/hooks.ts";
 import { inspectRegistry } from "../edges/registry.ts";
 import { type Worktree, findWorktree, staleTest } from "../edges/worktree.ts";
@@ -58,6 +58,9 @@ function checkHook(wt: Worktree): Check {
 
 async function checkConfig(where: { root: string; repo: string }): Promise<Check> {
   try {
+    const ignored = ignoredConfigFiles(where);
+    if (ignored.length > 0)
+      return fail("config", `${ignored.join(", ")} is code and is ignored (configuration is data, never code)`, `move its values to shards.config.json and delete it`);
     await loadConfig(where);
     return pass("config", "config valid");
   } catch (error) {
