@@ -25,7 +25,7 @@ export const DEFAULTS: Config = {
   exclude: [3306, 5432, 6379, 27017],
   names: [],
   exportPort: false,
-  probe: false,
+  probe: true,
 };
 
 type Key = keyof Config;
