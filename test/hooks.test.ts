@@ -385,27 +385,4 @@ test("husky: an existing .husky/post-checkout keeps its content, runs once, and 
   }
 });
 
-test("lefthook: install writes no hook, prints the one line for lefthook-local.yml, and that line works", () => {
-  const sb = sandbox();
-  const r = repo(sb);
-  writeFileSync(join(r, "lefthook.yml"), "pre-commit:\n  commands:\n    lint:\n      run: echo lint\n");
-  const out = install(sb, r);
-  assert.not.ok(existsSync(join(r, ".git/hooks/post-checkout")));
-  const lines = out.stdout.trim().split("\n");
-  assert.match(lines[0]!, `add this line to ${r}/lefthook-local.yml`);
-  assert.match(lines[1]!, /^post-checkout: \{ commands: \{ shards: \{ run: ".*" \} \} \}$/);
-  assert.is(lines[2], "main -> ports 3000-3009");
-  // Run the line as lefthook would: templates {1} {2} {3} replaced, then `sh -c`.
-  const run = JSON.parse(/run: (".*") \} \} \}$/.exec(lines[1]!)![1]!) as string;
-  git(sb, r, "worktree", "add", "-q", "-b", "x", "../x");
-  const asLefthook = (first: string) =>
-    spawnSync("sh", ["-c", run.replaceAll("{1}", first).replaceAll("{2}", "abc").replaceAll("{3}", "1")], { cwd: join(sb.dir, "x"), env: sb.env, encoding: "utf8" });
-  const ordinary = asLefthook("1".repeat(40));
-  assert.is(ordinary.status, 0);
-  assert.is(ordinary.stdout + ordinary.stderr, "");
-  const fresh = asLefthook(NULL_ID);
-  assert.is(fresh.status, 0, fresh.stderr);
-  assert.is(fresh.stdout, "shards: x -> ports 3010-3019\n");
-});
-
 test.run();

@@ -6,7 +6,15 @@ import { isatty } from "node:tty";
 import { defineCommand } from "citty";
 import { formatRange } from "../core/records.ts";
 import { ignoredConfigFiles, loadConfig } from "../edges/config.ts";
-import { type HookTarget, PREVIOUS_SUFFIX, currentRuntime, hookState, hookTarget, lefthookLine } from "../edges/hooks.ts";
+import {
+  type HookTarget,
+  PREVIOUS_SUFFIX,
+  currentRuntime,
+  hookState,
+  hookTarget,
+  lefthookEntryCommitted,
+  lefthookInstalled,
+} from "../edges/hooks.ts";
 import { inspectRegistry } from "../edges/registry.ts";
 import { type Worktree, findWorktree, staleTest } from "../edges/worktree.ts";
 import { NotAWorktreeError } from "../errors.ts";
@@ -44,8 +52,6 @@ function checkHook(wt: Worktree): Check {
   const rt = currentRuntime();
   const state = hookState(target, rt);
   const install = "run `shards install`";
-  if (target.kind === "lefthook" && !state.current)
-    return fail("hook", `lefthook runs the git hooks here, and its config has no current shards line`, `add this line to ${target.local}, then run \`lefthook install\`: ${lefthookLine(rt)}`);
   if (state.foreign && state.previous)
     return fail("hook", `${state.where} is not shards' hook, and ${state.where}${PREVIOUS_SUFFIX} is there too`, `keep one of the two (merge what you need), then ${install}`);
   if (state.foreign) return fail("hook", `${state.where} is not shards' hook`, `${install} (it keeps that hook and runs it)`);
@@ -53,7 +59,17 @@ function checkHook(wt: Worktree): Check {
   for (const [what, path] of [["node", state.recorded?.node], ["the shards CLI", state.recorded?.cli]] as const)
     if (path && !existsSync(path)) return fail("hook", `the hook runs ${what} at ${path}, which is gone`, `${install} again`);
   if (!state.current) return fail("hook", `the hook in ${state.where} is out of date (or runs another shards)`, install);
+  if (target.kind === "lefthook") return checkLefthook(wt, target);
   return pass("hook", `hook installed in ${state.where}`);
+}
+
+/** lefthook with a post-checkout: a new worktree gets a range only when lefthook runs and its committed config has our command. */
+function checkLefthook(wt: Worktree, target: Extract<HookTarget, { kind: "lefthook" }>): Check {
+  if (!lefthookInstalled(target.dir))
+    return fail("hook", `lefthook's post-checkout is not in ${target.dir}, so the shards command in ${target.config} never runs`, "run `lefthook install`");
+  if (!lefthookEntryCommitted(wt, target.config))
+    return fail("hook", `the shards command in ${target.config} is not committed; a new worktree runs the config of the branch it checks out`, `commit ${target.config}`);
+  return pass("hook", `lefthook runs the shards command in ${target.config}, which runs ${target.file}`);
 }
 
 async function checkConfig(where: { root: string; repo: string }): Promise<Check> {

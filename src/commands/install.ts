@@ -1,11 +1,41 @@
 import { basename } from "node:path";
 import { defineCommand } from "citty";
 import { ensureAllocation } from "../allocation.ts";
-import { type HookTarget, type InstallOutcome, PREVIOUS_SUFFIX, currentRuntime, hookTarget, installHook, lefthookLine } from "../edges/hooks.ts";
+import {
+  type HookTarget,
+  type InstallOutcome,
+  PREVIOUS_SUFFIX,
+  currentRuntime,
+  hookTarget,
+  installHook,
+  lefthookEntryCommitted,
+  lefthookInstalled,
+} from "../edges/hooks.ts";
+import type { Worktree } from "../edges/worktree.ts";
 import { print } from "../output.ts";
 import { rangeLine, worktreeAndConfig } from "./_shared.ts";
 
 function installedLine(target: Exclude<HookTarget, { kind: "lefthook" }>, outcome: InstallOutcome): string {
+  const line = plainLine(target, outcome);
+  return target.kind === "plain" && target.lefthook
+    ? `${line}\nlefthook leaves it alone while its config has no post-checkout (if you add one, run \`shards install\` again)`
+    : line;
+}
+
+/** lefthook runs only what the new worktree's committed config names: say what is left to do. */
+function lefthookLines(wt: Worktree, target: Extract<HookTarget, { kind: "lefthook" }>, outcome: InstallOutcome): string {
+  const lines = [
+    outcome === "unchanged"
+      ? `the shards command in ${target.config} and its hook ${target.file} are installed and current`
+      : `added the shards command to post-checkout in ${target.config} (it runs ${target.file}, this machine's copy of the hook)`,
+  ];
+  if (!lefthookEntryCommitted(wt, target.config))
+    lines.push(`commit ${target.config}: lefthook runs the config of the branch a new worktree checks out, so until then new worktrees get no range from the hook`);
+  if (!lefthookInstalled(target.dir)) lines.push("run `lefthook install`: lefthook's post-checkout is not in the hooks directory yet");
+  return lines.join("\n");
+}
+
+function plainLine(target: Exclude<HookTarget, { kind: "lefthook" }>, outcome: InstallOutcome): string {
   const where = target.kind === "husky" ? `${target.file} (husky runs it)` : target.dir;
   switch (outcome) {
     case "installed":
@@ -26,17 +56,8 @@ export default defineCommand({
     const { wt, config } = await worktreeAndConfig(undefined);
     const target = hookTarget(wt);
     const rt = currentRuntime();
-    if (target.kind === "lefthook") {
-      // `lefthook install` rewrites the hooks it manages: the call belongs in its config.
-      // The local config, since the line holds this machine's paths. Not a failure: the
-      // step left is the user's, as with `direnv allow`.
-      print(
-        `lefthook runs the git hooks here; add this line to ${target.local} (your own, uncommitted lefthook config), then run \`lefthook install\`:\n` +
-          `${lefthookLine(rt)}\n`,
-      );
-    } else {
-      print(`${installedLine(target, installHook(target, rt))}\n`);
-    }
+    const outcome = installHook(target, rt);
+    print(`${target.kind === "lefthook" ? lefthookLines(wt, target, outcome) : installedLine(target, outcome)}\n`);
     const shard = await ensureAllocation(wt, config);
     print(`${rangeLine(shard.record)}\n`);
   },

@@ -5,8 +5,9 @@
 //   (a rename keeps its bytes, mode, even a symlink) and our hook runs it.
 // - husky (core.hooksPath is `.husky/_`, which husky rewrites on every `npm install`): a
 //   marked block at the top of `.husky/post-checkout`, the file husky runs.
-// - lefthook (`lefthook install` overwrites the hooks it manages): nothing is written; the
-//   user adds one line to their lefthook config.
+// - lefthook with a `post-checkout` of its own: a command in the committed lefthook config
+//   that runs this machine's copy of our hook (lefthook.ts says why). Without one, lefthook
+//   leaves a plain hook alone: the plain layout.
 import { existsSync, lstatSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { ShardsError } from "../errors.ts";
@@ -14,6 +15,7 @@ import { shQuote } from "../core/env.ts";
 import { makeDirectory, readText, writeFileAtomic } from "./files.ts";
 import { NULL_IDS, type Worktree } from "./worktree.ts";
 import { git } from "./git.ts";
+import { MACHINE_HOOK, addEntry, entryCommand, hasEntry, hasPostCheckout, lefthookConfigs, removeEntry } from "./lefthook.ts";
 
 export const HOOK = "post-checkout";
 export const PREVIOUS_SUFFIX = ".shards-previous";
@@ -34,9 +36,11 @@ export interface Runtime {
 }
 
 export type HookTarget =
-  | { kind: "plain"; dir: string; file: string }
+  /** `lefthook`: a lefthook config is there (with no post-checkout, so lefthook leaves this file alone). */
+  | { kind: "plain"; dir: string; file: string; lefthook: boolean }
   | { kind: "husky"; dir: string; file: string }
-  | { kind: "lefthook"; dir: string; configs: string[]; local: string };
+  /** `config`: the committed lefthook config our command goes in; `file`: this machine's copy of our hook. */
+  | { kind: "lefthook"; dir: string; config: string; file: string };
 
 export type InstallOutcome = "installed" | "chained" | "updated" | "unchanged";
 export type UninstallOutcome = "removed" | "restored" | "nothing" | "foreign";
@@ -81,12 +85,6 @@ export function renderHuskyBlock(rt: Runtime, created: boolean): string {
   );
 }
 
-/** The one line for a lefthook config (YAML flow style; a JSON string is a YAML string). */
-export function lefthookLine(rt: Runtime): string {
-  const run = `case {1} in ${NULL_IDS.join("|")}) ${shQuote(rt.node)} ${shQuote(rt.cli)} ${HOOK} {1} {2} {3} || true;; esac`;
-  return `${HOOK}: { commands: { shards: { run: ${JSON.stringify(run)} } } }`;
-}
-
 // ---------------------------------------------------------------- where
 
 /** `git rev-parse --git-path hooks`: honours core.hooksPath and, from a linked worktree, names the shared directory. */
@@ -95,13 +93,6 @@ export function hooksDir(wt: Worktree): string {
   if (out.status !== 0) throw new ShardsError(`cannot find the hooks directory: ${out.stderr.trim().split("\n")[0]}`);
   // A relative answer is relative to where git ran: the worktree root.
   return resolve(wt.root, out.stdout.replace(/\n$/, ""));
-}
-
-const LEFTHOOK_NAMES = ["lefthook", ".lefthook", ".config/lefthook", "lefthook-local", ".lefthook-local", ".config/lefthook-local"];
-const LEFTHOOK_EXTS = ["yml", "yaml", "json", "jsonc", "toml"];
-
-function lefthookConfigs(root: string): string[] {
-  return LEFTHOOK_NAMES.flatMap((n) => LEFTHOOK_EXTS.map((e) => join(root, `${n}.${e}`))).filter((f) => existsSync(f));
 }
 
 /** Whether anything (a file, a symlink, even a dangling one) is at `path`. */
@@ -122,11 +113,10 @@ function isHuskyDir(dir: string): boolean {
 export function hookTarget(wt: Worktree): HookTarget {
   const dir = hooksDir(wt);
   if (isHuskyDir(dir)) return { kind: "husky", dir, file: join(dirname(dir), HOOK) };
-  const configs = lefthookConfigs(wt.root);
-  const current = readText(join(dir, HOOK)) ?? "";
-  if (configs.length > 0 || (current.includes("lefthook") && !current.includes(MARK)))
-    return { kind: "lefthook", dir, configs, local: join(wt.root, "lefthook-local.yml") };
-  return { kind: "plain", dir, file: join(dir, HOOK) };
+  const { main, local } = lefthookConfigs(wt.root);
+  if ([...main, ...local].some((f) => hasPostCheckout(readText(f) ?? "")))
+    return { kind: "lefthook", dir, config: main[0] ?? join(wt.root, "lefthook.yml"), file: join(dir, MACHINE_HOOK) };
+  return { kind: "plain", dir, file: join(dir, HOOK), lefthook: main.length + local.length > 0 };
 }
 
 // ---------------------------------------------------------------- plain layout
@@ -231,14 +221,52 @@ function uninstallHusky(file: string): UninstallOutcome {
   return "removed";
 }
 
+// ---------------------------------------------------------------- lefthook layout
+
+function installLefthook(target: Extract<HookTarget, { kind: "lefthook" }>, rt: Runtime): InstallOutcome {
+  const machine = installPlain(target.file, renderHook(rt));
+  // Ours, renamed by `lefthook install` once the config gained a post-checkout: never run.
+  const renamed = join(target.dir, `${HOOK}.old`);
+  if (isOurs(renamed)) rmSync(renamed);
+  const text = readText(target.config) ?? "";
+  if (hasEntry(text)) return machine;
+  const edited = /\.ya?ml$/.test(target.config) ? addEntry(text) : null;
+  if (edited === null)
+    throw new ShardsError(
+      `cannot add the shards command to ${target.config}; add it by hand under post-checkout, commands: shards: { run: ${JSON.stringify(entryCommand())} }`,
+    );
+  writeFileAtomic(target.config, edited);
+  return "installed";
+}
+
+function uninstallLefthook(target: Extract<HookTarget, { kind: "lefthook" }>): UninstallOutcome {
+  const text = readText(target.config);
+  const hadEntry = text !== null && hasEntry(text);
+  if (hadEntry) writeFileAtomic(target.config, removeEntry(text));
+  const machine = uninstallPlain(target.file);
+  return hadEntry && machine === "nothing" ? "removed" : machine;
+}
+
+/** Whether the committed config at HEAD has our command: a new worktree reads the config of the branch it checks out. */
+export function lefthookEntryCommitted(wt: Worktree, config: string): boolean {
+  const out = git(["show", `HEAD:./${config.slice(wt.root.length + 1)}`], wt.root);
+  return out.status === 0 && hasEntry(out.stdout);
+}
+
+/** Whether lefthook's own hook is where git looks (`lefthook install` was run). */
+export function lefthookInstalled(dir: string): boolean {
+  return readText(join(dir, HOOK))?.includes("lefthook") ?? false;
+}
+
 // ---------------------------------------------------------------- commands' entry points
 
-/** Installs for a plain or husky target (lefthook is the user's to edit: see lefthookLine). */
-export function installHook(target: Exclude<HookTarget, { kind: "lefthook" }>, rt: Runtime): InstallOutcome {
+export function installHook(target: HookTarget, rt: Runtime): InstallOutcome {
+  if (target.kind === "lefthook") return installLefthook(target, rt);
   return target.kind === "husky" ? installHusky(target.file, rt) : installPlain(target.file, renderHook(rt));
 }
 
-export function uninstallHook(target: Exclude<HookTarget, { kind: "lefthook" }>): UninstallOutcome {
+export function uninstallHook(target: HookTarget): UninstallOutcome {
+  if (target.kind === "lefthook") return uninstallLefthook(target);
   return target.kind === "husky" ? uninstallHusky(target.file) : uninstallPlain(target.file);
 }
 
@@ -286,13 +314,6 @@ export interface HookState {
 
 /** What is installed at the target, compared with what install would write for `rt`. */
 export function hookState(target: HookTarget, rt: Runtime): HookState {
-  if (target.kind === "lefthook") {
-    const line = lefthookLine(rt);
-    const texts = target.configs.map((f) => readText(f) ?? "");
-    const installed = texts.some((t) => t.includes(`${HOOK} {1} {2} {3}`));
-    const current = texts.some((t) => t.split("\n").some((l) => l.trim() === line));
-    return { where: target.local, installed, current, recorded: current ? rt : null, foreign: false, previous: false };
-  }
   const text = readText(target.file);
   if (target.kind === "husky") {
     const block = text === null ? null : findBlock(text);
@@ -301,9 +322,10 @@ export function hookState(target: HookTarget, rt: Runtime): HookState {
     return { where: target.file, installed: block !== null, current, recorded, foreign: false, previous: false };
   }
   const ours = text !== null && text.includes(MARK);
+  const entry = target.kind !== "lefthook" || hasEntry(readText(target.config) ?? "");
   return {
-    where: target.file,
-    installed: ours,
+    where: target.kind === "lefthook" && !entry ? target.config : target.file,
+    installed: ours && entry,
     current: ours && text === renderHook(rt),
     recorded: ours ? recordedRuntime(text) : null,
     foreign: !ours && present(target.file),
