@@ -252,6 +252,22 @@ test("core.hooksPath: install writes where git looks, relative or absolute", () 
   }
 });
 
+test("a global core.hooksPath: install says it is machine-wide, and another repository allocates too", () => {
+  const sb = sandbox();
+  const r = repo(sb);
+  const other = repo(sb, "other");
+  const dir = join(sb.dir, "global hooks");
+  git(sb, r, "config", "--global", "core.hooksPath", dir);
+  const out = install(sb, r);
+  assert.match(out.stdout, `core.hooksPath is set globally (in ${sb.home}/.gitconfig), so this install is machine-wide`);
+  assert.match(out.stdout, `every repository that uses ${dir} allocates`);
+  const add = gitRun(sb, other, ["worktree", "add", "-b", "x", "../x"]);
+  assert.equal(shardLines(add.stderr), ["shards: x -> ports 3010-3019"]);
+  // A repository's own hooksPath is not machine-wide.
+  git(sb, r, "config", "core.hooksPath", ".githooks");
+  assert.not.match(install(sb, r).stdout, "machine-wide");
+});
+
 test("install from a linked worktree lands in the shared hooks directory", () => {
   const sb = sandbox();
   const r = repo(sb);

@@ -14,6 +14,7 @@ import {
   hookTarget,
   lefthookEntryCommitted,
   lefthookInstalled,
+  machineWideHooksPath,
 } from "../edges/hooks.ts";
 import { inspectRegistry } from "../edges/registry.ts";
 import { type Worktree, findWorktree, staleTest } from "../edges/worktree.ts";
@@ -60,7 +61,9 @@ function checkHook(wt: Worktree): Check {
     if (path && !existsSync(path)) return fail("hook", `the hook runs ${what} at ${path}, which is gone`, `${install} again`);
   if (!state.current) return fail("hook", `the hook in ${state.where} is out of date (or runs another shards)`, install);
   if (target.kind === "lefthook") return checkLefthook(wt, target);
-  return pass("hook", `hook installed in ${state.where}`);
+  const global = machineWideHooksPath(wt);
+  const scope = global ? ` (machine-wide: core.hooksPath is set in ${global.origin})` : "";
+  return pass("hook", `hook installed in ${state.where}${scope}`);
 }
 
 /** lefthook with a post-checkout: a new worktree gets a range only when lefthook runs and its committed config has our command. */

@@ -10,6 +10,7 @@ import {
   installHook,
   lefthookEntryCommitted,
   lefthookInstalled,
+  machineWideHooksPath,
 } from "../edges/hooks.ts";
 import type { Worktree } from "../edges/worktree.ts";
 import { print } from "../output.ts";
@@ -58,6 +59,12 @@ export default defineCommand({
     const rt = currentRuntime();
     const outcome = installHook(target, rt);
     print(`${target.kind === "lefthook" ? lefthookLines(wt, target, outcome) : installedLine(target, outcome)}\n`);
+    const global = machineWideHooksPath(wt);
+    if (global)
+      print(
+        `core.hooksPath is set ${global.scope === "global" ? "globally" : "system-wide"} (in ${global.origin}), so this install is machine-wide: ` +
+          `every repository that uses ${target.dir} allocates on \`git worktree add\`; \`shards uninstall\` removes it for all of them\n`,
+      );
     const shard = await ensureAllocation(wt, config);
     print(`${rangeLine(shard.record)}\n`);
   },

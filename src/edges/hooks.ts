@@ -95,6 +95,16 @@ export function hooksDir(wt: Worktree): string {
   return resolve(wt.root, out.stdout.replace(/\n$/, ""));
 }
 
+/**
+ * Where core.hooksPath is set, when it is set outside this repository (`--global`,
+ * `--system`): then one hooks directory serves every repository on the machine.
+ */
+export function machineWideHooksPath(wt: Worktree): { scope: string; origin: string } | null {
+  const out = git(["config", "--show-scope", "--show-origin", "--get", "core.hooksPath"], wt.root);
+  const m = /^(global|system)\tfile:(.*)\t/.exec(out.stdout);
+  return out.status === 0 && m ? { scope: m[1]!, origin: m[2]! } : null;
+}
+
 /** Whether anything (a file, a symlink, even a dangling one) is at `path`. */
 function present(path: string): boolean {
   try {
