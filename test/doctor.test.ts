@@ -195,6 +195,8 @@ test("husky layout", () => {
   const sb = sandbox();
   const r = repo(sb);
   mkdirSync(join(r, ".husky/_"), { recursive: true });
+  // husky's stub (test/husky.test.ts runs the real husky).
+  writeFileSync(join(r, ".husky/_/post-checkout"), '#!/usr/bin/env sh\n. "$(dirname "$0")/h"\n', { mode: 0o755 });
   git(sb, r, "config", "core.hooksPath", ".husky/_");
   assert.equal(failing(sb, r).map((c) => c.name), ["hook"]);
   assert.is(shards(sb, r, ["install"]).status, 0);

@@ -14,6 +14,7 @@ import {
   hookTarget,
   lefthookEntryCommitted,
   lefthookInstalled,
+  coverage,
   machineWideHooksPath,
 } from "../edges/hooks.ts";
 import { inspectRegistry } from "../edges/registry.ts";
@@ -61,6 +62,13 @@ function checkHook(wt: Worktree): Check {
     if (path && !existsSync(path)) return fail("hook", `the hook runs ${what} at ${path}, which is gone`, `${install} again`);
   if (!state.current) return fail("hook", `the hook in ${state.where} is out of date (or runs another shards)`, install);
   if (target.kind === "lefthook") return checkLefthook(wt, target);
+  const partial = coverage(wt, rt);
+  if (partial && partial.missing.length > 0)
+    return fail(
+      "hook",
+      `core.hooksPath is relative (${partial.hooksPath}), and \`git worktree add\` run from ${partial.missing.map((m) => `${m.path} (${m.why})`).join(", ")} runs no shards hook; worktrees added from there get their range on first access`,
+      "run `shards install` in each (for husky: `npm install` there, and commit .husky/post-checkout)",
+    );
   const global = machineWideHooksPath(wt);
   const scope = global ? ` (machine-wide: core.hooksPath is set in ${global.origin})` : "";
   return pass("hook", `hook installed in ${state.where}${scope}`);

@@ -2,6 +2,7 @@ import { basename } from "node:path";
 import { defineCommand } from "citty";
 import { ensureAllocation } from "../allocation.ts";
 import {
+  type Coverage,
   type HookTarget,
   type InstallOutcome,
   PREVIOUS_SUFFIX,
@@ -10,6 +11,7 @@ import {
   installHook,
   lefthookEntryCommitted,
   lefthookInstalled,
+  coverage,
   machineWideHooksPath,
 } from "../edges/hooks.ts";
 import type { Worktree } from "../edges/worktree.ts";
@@ -36,6 +38,17 @@ function lefthookLines(wt: Worktree, target: Extract<HookTarget, { kind: "leftho
   return lines.join("\n");
 }
 
+/** What will and will not run, when each worktree has its own hooks directory. */
+export function coverageLines(c: Coverage): string {
+  return [
+    `core.hooksPath is relative (${c.hooksPath}): git runs the hooks of the worktree that \`git worktree add\` is run in.`,
+    `  the hook runs for \`git worktree add\` from: ${c.runs.join(", ") || "none"}`,
+    ...c.missing.map((m) => `  not from ${m.path}: ${m.why}`),
+    "  worktrees added from there get their range on first access (`shards env`, `shards exec`, the shells, direnv);",
+    "  run `shards install` (for husky: `npm install`, and commit .husky/post-checkout) in each of them to cover it",
+  ].join("\n");
+}
+
 function plainLine(target: Exclude<HookTarget, { kind: "lefthook" }>, outcome: InstallOutcome): string {
   const where = target.kind === "husky" ? `${target.file} (husky runs it)` : target.dir;
   switch (outcome) {
@@ -59,6 +72,8 @@ export default defineCommand({
     const rt = currentRuntime();
     const outcome = installHook(target, rt);
     print(`${target.kind === "lefthook" ? lefthookLines(wt, target, outcome) : installedLine(target, outcome)}\n`);
+    const partial = coverage(wt, rt);
+    if (partial && partial.missing.length > 0) print(`${coverageLines(partial)}\n`);
     const global = machineWideHooksPath(wt);
     if (global)
       print(

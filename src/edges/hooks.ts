@@ -9,12 +9,12 @@
 //   that runs this machine's copy of our hook (lefthook.ts says why). Without one, lefthook
 //   leaves a plain hook alone: the plain layout.
 import { existsSync, lstatSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { ShardsError } from "../errors.ts";
 import { shQuote } from "../core/env.ts";
 import { makeDirectory, readText, writeFileAtomic } from "./files.ts";
-import { NULL_IDS, type Worktree } from "./worktree.ts";
-import { git } from "./git.ts";
+import { NULL_IDS, type Worktree, findWorktree } from "./worktree.ts";
+import { git, listWorktrees } from "./git.ts";
 import { MACHINE_HOOK, addEntry, entryCommand, hasEntry, hasPostCheckout, lefthookConfigs, removeEntry } from "./lefthook.ts";
 
 export const HOOK = "post-checkout";
@@ -103,6 +103,42 @@ export function machineWideHooksPath(wt: Worktree): { scope: string; origin: str
   const out = git(["config", "--show-scope", "--show-origin", "--get", "core.hooksPath"], wt.root);
   const m = /^(global|system)\tfile:(.*)\t/.exec(out.stdout);
   return out.status === 0 && m ? { scope: m[1]!, origin: m[2]! } : null;
+}
+
+/** core.hooksPath when it is relative: then git takes the hooks of the worktree that `git worktree add` runs in. */
+function relativeHooksPath(wt: Worktree): string | null {
+  const out = git(["config", "--get", "core.hooksPath"], wt.root);
+  const value = out.stdout.replace(/\n$/, "");
+  return out.status === 0 && value !== "" && !isAbsolute(value) && !value.startsWith("~") ? value : null;
+}
+
+export interface Coverage {
+  hooksPath: string;
+  /** Worktrees from which `git worktree add` runs our hook. */
+  runs: string[];
+  /** The others, each with what is missing there. */
+  missing: { path: string; why: string }[];
+}
+
+/**
+ * With a relative core.hooksPath each worktree has a hooks directory of its own (husky's
+ * `.husky/_` exists in a worktree only once `npm install` ran there): which of them run our
+ * hook. Null when core.hooksPath is not relative (one directory serves all worktrees).
+ */
+export function coverage(wt: Worktree, rt: Runtime): Coverage | null {
+  const hooksPath = relativeHooksPath(wt);
+  if (hooksPath === null) return null;
+  const result: Coverage = { hooksPath, runs: [], missing: [] };
+  for (const listed of listWorktrees(wt.root)) {
+    if (listed.bare || !existsSync(listed.path)) continue;
+    const target = hookTarget(findWorktree(listed.path));
+    const state = hookState(target, rt);
+    if (target.kind === "husky" && !existsSync(join(target.dir, HOOK)))
+      result.missing.push({ path: listed.path, why: `no ${target.dir} there until \`npm install\` runs in it` });
+    else if (!state.current) result.missing.push({ path: listed.path, why: `no current shards hook in ${state.where}` });
+    else result.runs.push(listed.path);
+  }
+  return result;
 }
 
 /** Whether anything (a file, a symlink, even a dangling one) is at `path`. */
