@@ -204,6 +204,36 @@ test("an existing hook is chained: runs once with its arguments and stdin, its e
   assert.not.ok(existsSync(`${hook}.shards-previous`));
 });
 
+test("the chained hook and husky's lines below our block run with the new worktree's SHARD_* variables", () => {
+  const sb = sandbox();
+  const r = repo(sb);
+  writeFileSync(join(r, "shards.config.json"), '{"names": ["web"], "exportPort": true}');
+  const marker = join(sb.dir, "theirs");
+  const show = `echo "$SHARD_PORT_RANGE_START-$SHARD_PORT_RANGE_END web=$SHARD_PORT_WEB port=$PORT root=$SHARD_ROOT" >> '${marker}'`;
+  writeFileSync(join(r, ".git/hooks/post-checkout"), `#!/bin/sh
+${show}
+`, { mode: 0o755 });
+  install(sb, r);
+  const wt = join(sb.dir, "with space");
+  assert.is(gitRun(sb, r, ["worktree", "add", "-b", "x", wt]).status, 0);
+  assert.is(readFileSync(marker, "utf8"), `3010-3019 web=3010 port=3010 root=${wt}
+`);
+  // An ordinary checkout: nothing of ours is set.
+  gitRun(sb, wt, ["checkout", "-q", "-b", "y"], { SHARD_PORT_RANGE_START: "" });
+  assert.is(readFileSync(marker, "utf8").split("\n")[1], "- web= port= root=");
+
+  // husky: the user's lines below our block, run by husky with sh -e.
+  const sb2 = sandbox();
+  const r2 = repo(sb2);
+  huskyLayout(sb2, r2);
+  const marker2 = join(sb2.dir, "theirs");
+  writeFileSync(join(r2, ".husky/post-checkout"), `echo "$SHARD_PORT_RANGE_START-$SHARD_PORT_RANGE_END" >> '${marker2}'
+`);
+  install(sb2, r2);
+  assert.is(gitRun(sb2, r2, ["worktree", "add", "-b", "x", "../x"]).status, 0);
+  assert.is(readFileSync(marker2, "utf8"), "3010-3019\n");
+});
+
 test("uninstall: nothing installed is no error; a hook install created is removed", () => {
   const sb = sandbox();
   const r = repo(sb);
