@@ -15,6 +15,8 @@ import {
   machineWideHooksPath,
 } from "../edges/hooks.ts";
 import type { Worktree } from "../edges/worktree.ts";
+import { type Config, loadConfig } from "../edges/config.ts";
+import { BareRepositoryError } from "../errors.ts";
 import { print } from "../output.ts";
 import { rangeLine, worktreeAndConfig } from "./_shared.ts";
 
@@ -63,11 +65,24 @@ function plainLine(target: Exclude<HookTarget, { kind: "lefthook" }>, outcome: I
   }
 }
 
+/** The current worktree, or a bare repository (SPEC: install there installs the hook for its worktrees). */
+async function worktreeOrBare(): Promise<{ wt: Worktree; config: Config; bare: boolean }> {
+  try {
+    return { ...(await worktreeAndConfig(undefined)), bare: false };
+  } catch (error) {
+    if (!(error instanceof BareRepositoryError)) throw error;
+    // git runs in the bare git dir: `--git-path hooks` names its hooks directory from there.
+    const wt: Worktree = { root: error.gitDir, gitDir: error.gitDir, commonDir: error.gitDir, repo: error.gitDir, branch: null };
+    return { wt, config: await loadConfig(wt), bare: true };
+  }
+}
+
 export default defineCommand({
   meta: { name: "install", description: "Install the git hook that allocates on `git worktree add`, then allocate here" },
   async run() {
     // Config first: an invalid value stops install before anything is written.
-    const { wt, config } = await worktreeAndConfig(undefined);
+    const here = await worktreeOrBare();
+    const { wt, config } = here;
     const target = hookTarget(wt);
     const rt = currentRuntime();
     const outcome = installHook(target, rt);
@@ -80,6 +95,7 @@ export default defineCommand({
         `core.hooksPath is set ${global.scope === "global" ? "globally" : "system-wide"} (in ${global.origin}), so this install is machine-wide: ` +
           `every repository that uses ${target.dir} allocates on \`git worktree add\`; \`shards uninstall\` removes it for all of them\n`,
       );
+    if (here.bare) return void print("a bare repository has no worktree of its own: nothing allocated here; each worktree gets its range on `git worktree add`\n");
     const shard = await ensureAllocation(wt, config);
     print(`${rangeLine(shard.record)}\n`);
   },
