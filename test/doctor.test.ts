@@ -102,8 +102,10 @@ test("an out-of-date hook", () => {
 test("the hook's CLI or node is gone", () => {
   for (const key of ["SHARDS_HOOK_CLI", "SHARDS_HOOK_NODE"]) {
     const sb0 = sandbox();
-    const copy = join(sb0.dir, "pkg", key === "SHARDS_HOOK_CLI" ? "cli.cjs" : "node");
-    mkdirSync(join(sb0.dir, "pkg"));
+    // Read back from the hook as written, whatever the path holds: quotes, `$`, backticks.
+    const dir = join(sb0.dir, "p'k g $HOME \\ `x`");
+    const copy = join(dir, key === "SHARDS_HOOK_CLI" ? "cli.cjs" : "node");
+    mkdirSync(dir);
     copyFileSync(key === "SHARDS_HOOK_CLI" ? CLI : process.execPath, copy);
     const { sb, r } = healthy({ [key]: copy });
     rmSync(copy);

@@ -2,13 +2,18 @@
 // for each hook its config names and renames any other file there to `<hook>.old`, which it
 // never runs; and it reads its config inside the worktree it runs in. So:
 // - a config with no `post-checkout`: lefthook leaves our plain hook alone, and git runs it;
-//   the plain layout is the right install (hooks.ts).
+//   the plain layout is the right install (plain.ts).
 // - a config with one: only a command in the committed config reaches a new worktree. The
 //   command holds no path of this machine (a teammate's shards lives elsewhere, or nowhere):
 //   it runs `<hooks dir>/shards-post-checkout`, this machine's copy of our hook, when there is one.
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { NULL_IDS } from "./worktree.ts";
+import { ShardsError } from "../../errors.ts";
+import { readText, writeFileAtomic } from "../files.ts";
+import { git } from "../git.ts";
+import { NULL_IDS, type Worktree } from "../worktree.ts";
+import { type InstallOutcome, type UninstallOutcome, installPlain, uninstallPlain } from "./plain.ts";
+import { HOOK, type Runtime, isOurs, renderHook } from "./render.ts";
 
 const NAMES = ["lefthook", ".lefthook", ".config/lefthook"];
 const LOCAL_NAMES = NAMES.map((n) => `${n}-local`);
@@ -88,4 +93,47 @@ export function removeEntry(text: string): string {
   const joined = lines.join("\n");
   // The section install appended at the end, now empty.
   return joined.endsWith(wholeSection) ? joined.slice(0, -wholeSection.length) : joined;
+}
+
+/** `config`: the committed lefthook config our command goes in; `file`: this machine's copy of our hook. */
+export interface LefthookTarget {
+  kind: "lefthook";
+  dir: string;
+  config: string;
+  file: string;
+}
+
+export function installLefthook(target: LefthookTarget, rt: Runtime): InstallOutcome {
+  const machine = installPlain(target.file, renderHook(rt));
+  // Ours, renamed by `lefthook install` once the config gained a post-checkout: never run.
+  const renamed = join(target.dir, `${HOOK}.old`);
+  if (isOurs(readText(renamed))) rmSync(renamed);
+  const text = readText(target.config) ?? "";
+  if (hasEntry(text)) return machine;
+  const edited = /\.ya?ml$/.test(target.config) ? addEntry(text) : null;
+  if (edited === null)
+    throw new ShardsError(
+      `cannot add the shards command to ${target.config}; add it by hand under post-checkout, commands: shards: { run: ${JSON.stringify(entryCommand())} }`,
+    );
+  writeFileAtomic(target.config, edited);
+  return "installed";
+}
+
+export function uninstallLefthook(target: LefthookTarget): UninstallOutcome {
+  const text = readText(target.config);
+  const hadEntry = text !== null && hasEntry(text);
+  if (hadEntry) writeFileAtomic(target.config, removeEntry(text));
+  const machine = uninstallPlain(target.file);
+  return hadEntry && machine === "nothing" ? "removed" : machine;
+}
+
+/** Whether the committed config at HEAD has our command: a new worktree reads the config of the branch it checks out. */
+export function lefthookEntryCommitted(wt: Worktree, config: string): boolean {
+  const out = git(["show", `HEAD:./${config.slice(wt.root.length + 1)}`], wt.root);
+  return out.status === 0 && hasEntry(out.stdout);
+}
+
+/** Whether lefthook's own hook is where git looks (`lefthook install` was run). */
+export function lefthookInstalled(dir: string): boolean {
+  return readText(join(dir, HOOK))?.includes("lefthook") ?? false;
 }
