@@ -35,6 +35,9 @@ test("the .bare layout: proj/ is no worktree; install there covers its worktrees
   assert.is(install.status, 0, install.stderr);
   assert.match(install.stdout, `installed the post-checkout hook in ${proj}/.bare/hooks`);
   assert.match(install.stdout, "a bare repository has no worktree of its own: nothing allocated here");
+  const doctor = json(shards(sb, proj, ["doctor", "--json"]));
+  const checks = Object.fromEntries(doctor.checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]));
+  assert.equal([checks.git, checks.hook], [true, true], JSON.stringify(doctor));
   const add = git(sb, proj, "worktree", "add", "-q", "-b", "feat", "feat");
   assert.is(add, "");
   const feat = join(proj, "feat");

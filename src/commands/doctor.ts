@@ -9,6 +9,7 @@ import { ignoredConfigFiles, loadConfig } from "../edges/config.ts";
 import {
   type HookTarget,
   PREVIOUS_SUFFIX,
+  bareTarget,
   currentRuntime,
   hookState,
   hookTarget,
@@ -19,7 +20,7 @@ import {
 } from "../edges/hooks.ts";
 import { inspectRegistry } from "../edges/registry.ts";
 import { type Worktree, findWorktree, staleTest } from "../edges/worktree.ts";
-import { NotAWorktreeError } from "../errors.ts";
+import { BareRepositoryError, NotAWorktreeError } from "../errors.ts";
 import { print, printJson } from "../output.ts";
 import { jsonArg } from "./_shared.ts";
 
@@ -39,6 +40,8 @@ function checkGit(cwd: string): { check: Check; wt: Worktree | null } {
     const wt = findWorktree(cwd);
     return { check: pass("git", `git worktree ${wt.root}`), wt };
   } catch (error) {
+    // A bare repository has no worktree, but its hook is still the one its worktrees run.
+    if (error instanceof BareRepositoryError) return { check: pass("git", `bare repository ${error.gitDir}`), wt: bareTarget(error.gitDir) };
     const message = error instanceof NotAWorktreeError ? `${cwd} is not inside a git worktree` : firstLine(error);
     return { check: fail("git", message, "run shards doctor inside a git repository"), wt: null };
   }

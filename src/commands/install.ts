@@ -6,6 +6,7 @@ import {
   type HookTarget,
   type InstallOutcome,
   PREVIOUS_SUFFIX,
+  bareTarget,
   currentRuntime,
   hookTarget,
   installHook,
@@ -71,8 +72,7 @@ async function worktreeOrBare(): Promise<{ wt: Worktree; config: Config; bare: b
     return { ...(await worktreeAndConfig(undefined)), bare: false };
   } catch (error) {
     if (!(error instanceof BareRepositoryError)) throw error;
-    // git runs in the bare git dir: `--git-path hooks` names its hooks directory from there.
-    const wt: Worktree = { root: error.gitDir, gitDir: error.gitDir, commonDir: error.gitDir, repo: error.gitDir, branch: null };
+    const wt = bareTarget(error.gitDir);
     return { wt, config: await loadConfig(wt), bare: true };
   }
 }

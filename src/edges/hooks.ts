@@ -45,6 +45,14 @@ export function hooksDir(wt: Worktree): string {
   return resolve(wt.root, out.stdout.replace(/\n$/, ""));
 }
 
+/**
+ * A bare repository as a hook target (install and doctor work there, SPEC "Repository
+ * layouts"): git runs in its git dir, and `--git-path hooks` names its hooks directory.
+ */
+export function bareTarget(gitDir: string): Worktree {
+  return { root: gitDir, gitDir, commonDir: gitDir, repo: gitDir, branch: null };
+}
+
 /** husky v9 points core.hooksPath at `<dir>/_` and runs `<dir>/<hook>` from there. */
 function isHuskyDir(dir: string): boolean {
   return basename(dir) === "_" && (basename(dirname(dir)) === ".husky" || existsSync(join(dir, "h")));
