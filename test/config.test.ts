@@ -166,4 +166,15 @@ test("a branch's committed shards.config.mjs does not run on git worktree add", 
   ]);
 });
 
+test("shards create says once that a committed code config is ignored", () => {
+  const sb = sandbox();
+  const main = repo(sb);
+  writeFileSync(join(main, "shards.config.mjs"), "export default { basePort: 4000 };");
+  git(sb, main, "add", "shards.config.mjs");
+  git(sb, main, "commit", "-qm", "code config");
+  const r = shards(sb, main, ["create", "feat"]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stderr.split("\n").filter((l) => l.includes("configuration is data")).length, 1, r.stderr);
+});
+
 test.run();

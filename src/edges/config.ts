@@ -125,15 +125,14 @@ function projectDir(wt: { root: string; repo: string }): { dir: string; files: P
   return main.data || main.code.length > 0 ? { dir: wt.repo, files: main } : null;
 }
 
-const warned = new Set<string>();
+let warned = false;
 
-/** Says once per process that a code config is ignored, and which file to use. */
+/** Says once per command (create loads two worktrees' configs) that code config is ignored, and which file to use. */
 function warnIgnored(code: string[], dir: string): void {
-  for (const file of code) {
-    if (warned.has(file)) continue;
-    warned.add(file);
-    logger.warn(`ignored ${file}: configuration is data, never code; put its values in ${join(dir, DATA_FILE)}`);
-  }
+  if (warned || code.length === 0) return;
+  warned = true;
+  const files = code.join(", ");
+  logger.warn(`ignored ${files}: configuration is data, never code; put its values in ${join(dir, DATA_FILE)}`);
 }
 
 /** The code config files that would be ignored for this worktree (for doctor). */
