@@ -94,6 +94,7 @@ test("lefthook.yml with post-checkout: install adds a committed command; after t
   assert.is(before.ok, false);
   assert.match(before.message, "is not committed");
   commitAll(sb, r, "shards");
+  lefthookInstall(sb, r); // again, after ours: lefthook leaves this machine's hook alone
   assert.is(doctorHook(sb, r).ok, true, doctorHook(sb, r).message);
   const x = add(sb, r, "x");
   assert.match(x.stdout + x.stderr, "shards: x -> ports 3010-3019");
