@@ -107,7 +107,8 @@ export function coverage(wt: Worktree, rt: Runtime): Coverage | null {
     const state = hookState(target, rt);
     if (target.kind === "husky" && !existsSync(join(target.dir, HOOK)))
       result.missing.push({ path: listed.path, why: `no ${target.dir} there until \`npm install\` runs in it` });
-    else if (!state.current) result.missing.push({ path: listed.path, why: `no current shards hook in ${state.where}` });
+    else if (!state.current)
+      result.missing.push({ path: listed.path, why: `no current shards hook in ${state.where}` });
     else result.runs.push(listed.path);
   }
   return result;

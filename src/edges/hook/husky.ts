@@ -39,7 +39,7 @@ export function findBlock(text: string): Block | null {
   return { start, end, text: text.slice(start, end), created: firstLine.includes(CREATED) };
 }
 
-/** Right after a `#!` line (when it ends with a newline), else at the very top: so removing it gives back the same bytes. */
+/** Right after a `#!` line (ending in a newline), else at the very top: removing it gives back the same bytes. */
 function insertAt(text: string): number {
   const newline = text.indexOf("\n");
   return text.startsWith("#!") && newline >= 0 ? newline + 1 : 0;

@@ -113,7 +113,8 @@ export function installLefthook(target: LefthookTarget, rt: Runtime): InstallOut
   const edited = /\.ya?ml$/.test(target.config) ? addEntry(text) : null;
   if (edited === null)
     throw new ShardsError(
-      `cannot add the shards command to ${target.config}; add it by hand under post-checkout, commands: shards: { run: ${JSON.stringify(entryCommand())} }`,
+      `cannot add the shards command to ${target.config}; add it by hand under post-checkout, commands: ` +
+        `shards: { run: ${JSON.stringify(entryCommand())} }`,
     );
   writeFileAtomic(target.config, edited);
   return "installed";
@@ -127,7 +128,7 @@ export function uninstallLefthook(target: LefthookTarget): UninstallOutcome {
   return hadEntry && machine === "nothing" ? "removed" : machine;
 }
 
-/** Whether the committed config at HEAD has our command: a new worktree reads the config of the branch it checks out. */
+/** Whether the config at HEAD has our command: a new worktree reads the config of the branch it checks out. */
 export function lefthookEntryCommitted(wt: Worktree, config: string): boolean {
   const out = git(["show", `HEAD:./${config.slice(wt.root.length + 1)}`], wt.root);
   return out.status === 0 && hasEntry(out.stdout);
