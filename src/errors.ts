@@ -20,6 +20,18 @@ export class NotAWorktreeError extends ShardsError {
   }
 }
 
+/** Where a command runs, there is a bare repository (the bare dir, or `proj/` of the `.bare` layout): no worktree of its own. */
+export class BareRepositoryError extends NotAWorktreeError {
+  override name = "BareRepositoryError";
+  constructor(
+    path: string,
+    readonly gitDir: string,
+  ) {
+    super(path);
+    this.message = `${path} is a bare repository: it has no worktree of its own (run shards in one of its worktrees; \`git worktree list\` names them)`;
+  }
+}
+
 export class PoolExhaustedError extends ShardsError {
   override name = "PoolExhaustedError";
 }

@@ -36,6 +36,9 @@ export function sandbox(extra: NodeJS.ProcessEnv = {}): Sandbox {
     GIT_CONFIG_GLOBAL: gitconfig,
     GIT_CONFIG_NOSYSTEM: "1",
     XDG_STATE_HOME: join(home, ".local/state"),
+    // probe is on by default; off here, so that the listeners of tests running beside this
+    // one cannot move its ranges. test/probe.test.ts tests the default.
+    SHARDS_PROBE: "0",
     ...extra,
   };
   return { dir, home, shardsHome, env, registry: join(shardsHome, "registry.json") };

@@ -1,10 +1,11 @@
 // Configuration from every source, in order of precedence, and each bad value from each
 // source: one line naming key, value and source, exit 1, nothing written.
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { json, repo, sandbox, shards } from "./_helpers.ts";
+import { git, json, repo, sandbox, shards } from "./_helpers.ts";
 
 function allocate(files: Record<string, string>, env: NodeJS.ProcessEnv = {}, args: string[] = []) {
   const sb = sandbox();
@@ -26,9 +27,7 @@ test("defaults: 10 ports from 3000", () => {
 test("each file format is read", () => {
   const cases: Record<string, string> = {
     "shards.config.json": '{"basePort": 4000}',
-    "shards.config.mjs": "export default { basePort: 4000 }",
-    "shards.config.js": "export default { basePort: 4000 }",
-    "shards.config.ts": "const n: number = 4000; export default { basePort: n }",
+    ".config/shards.config.json": '{"basePort": 4000}',
     ".shardsrc": "basePort=4000",
     "~/.shardsrc": "basePort=4000",
     "package.json": '{"name":"x","shards":{"basePort":4000}}',
@@ -100,9 +99,82 @@ bad("duplicate port names", { "shards.config.json": '{"names":["web","web"]}' },
 bad("more names than ports", { "shards.config.json": '{"portCount":1,"names":["a","b"]}' }, {}, /at most portCount \(1\)/);
 bad("exportPort as a string", { "~/.shardsrc": 'exportPort="yes"' }, {}, /invalid exportPort "yes" in .*\.shardsrc/);
 bad("an unknown key", { "shards.config.json": '{"portcount":5}' }, {}, /invalid portcount 5 in .*: unknown key/);
-bad("a config file that does not load", { "shards.config.mjs": "export default {" }, {}, /invalid config/);
+bad("a config file that does not load", { "shards.config.json": "{" }, {}, /invalid config/);
+bad("a shards key in package.json that is not an object", { "package.json": '{"shards":"4000"}' }, {}, /invalid shards "4000" in \S+package\.json: the "shards" key must be an object/);
+bad("a shards key in package.json that is a list", { "package.json": '{"shards":[4000]}' }, {}, /invalid shards \[4000\] in \S+package\.json/);
 bad("--count 0", {}, {}, /invalid count "0" in --count/, ["--count", "0"]);
 bad("--count that is not a number", {}, {}, /invalid count "abc" in --count: must be an integer from 1 to 1000/, ["--count", "abc"]);
 bad("--count past the pool", {}, { SHARDS_MAX_PORT: "3019" }, /invalid count "50" in --count: .*1 to 20/, ["--count", "50"]);
+
+test("a config path that is not a regular file is an invalid value", () => {
+  for (const name of ["shards.config.json", ".shardsrc"]) {
+    const sb = sandbox();
+    const main = repo(sb);
+    mkdirSync(join(main, name));
+    const r = shards(sb, main, ["allocate"]);
+    assert.is(r.status, 1, r.stdout);
+    assert.match(r.stderr, `invalid config "${join(main, name)}" in ${join(main, name)}: must be a regular file`);
+    assert.not.ok(existsSync(sb.registry));
+  }
+});
+
+test("configuration is data: a code config is never run, named once, and doctor reports it", () => {
+  for (const name of ["shards.config.mjs", "shards.config.ts", "shards.config.js", "shards.config.cjs", ".config/shards.mjs", "shards.config.json.mjs"]) {
+    const sb = sandbox();
+    const main = repo(sb);
+    const marker = join(sb.dir, "ran");
+    const code = `import { writeFileSync } from "node:fs"; writeFileSync(${JSON.stringify(marker)}, "ran"); export default { basePort: 4000 };`;
+    mkdirSync(join(main, name, ".."), { recursive: true });
+    writeFileSync(join(main, name), name.endsWith("cjs") ? `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "x"); module.exports = { basePort: 4000 };` : code);
+    // With a data file beside it (c12 is loaded), and without.
+    for (const data of [false, true]) {
+      if (data) writeFileSync(join(main, ".shardsrc"), "portCount=5\n");
+      const r = shards(sb, main, ["allocate", "--json"]);
+      assert.is(r.status, 0, `${name}: ${r.stderr}`);
+      assert.not.ok(existsSync(marker), `${name} was run`);
+      assert.is(json(r).start, 3000, name);
+      assert.equal(r.stderr.trim().split("\n"), [
+        `shards: warning: ignored ${join(main, name)}: configuration is data, never code; put its values in ${join(main, "shards.config.json")}`,
+      ]);
+      shards(sb, main, ["release"]);
+    }
+    const doc = shards(sb, main, ["doctor", "--json"]);
+    assert.is(doc.status, 1);
+    const check = json(doc).checks.find((c: { name: string }) => c.name === "config");
+    assert.not.ok(check.ok);
+    assert.match(check.message, `${join(main, name)} is code and is ignored`);
+  }
+});
+
+test("a branch's committed shards.config.mjs does not run on git worktree add", () => {
+  const sb = sandbox();
+  const main = repo(sb);
+  assert.is(shards(sb, main, ["install"]).status, 0);
+  const marker = join(sb.dir, "ran");
+  git(sb, main, "checkout", "-q", "-b", "pr");
+  writeFileSync(join(main, "shards.config.mjs"), `import { writeFileSync } from "node:fs"; writeFileSync(${JSON.stringify(marker)}, "ran"); export default {};`);
+  git(sb, main, "add", "shards.config.mjs");
+  git(sb, main, "commit", "-qm", "evil");
+  git(sb, main, "checkout", "-q", "main");
+  const add = spawnSync("git", ["worktree", "add", "../review", "pr"], { cwd: main, env: sb.env, encoding: "utf8" });
+  assert.is(add.status, 0, add.stderr);
+  assert.not.ok(existsSync(marker), "the branch's code ran");
+  const lines = add.stderr.split("\n").filter((l) => l.startsWith("shards:"));
+  assert.equal(lines, [
+    `shards: warning: ignored ${join(sb.dir, "review/shards.config.mjs")}: configuration is data, never code; put its values in ${join(sb.dir, "review/shards.config.json")}`,
+    "shards: pr -> ports 3010-3019",
+  ]);
+});
+
+test("shards create says once that a committed code config is ignored", () => {
+  const sb = sandbox();
+  const main = repo(sb);
+  writeFileSync(join(main, "shards.config.mjs"), "export default { basePort: 4000 };");
+  git(sb, main, "add", "shards.config.mjs");
+  git(sb, main, "commit", "-qm", "code config");
+  const r = shards(sb, main, ["create", "feat"]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stderr.split("\n").filter((l) => l.includes("configuration is data")).length, 1, r.stderr);
+});
 
 test.run();

@@ -204,6 +204,36 @@ test("an existing hook is chained: runs once with its arguments and stdin, its e
   assert.not.ok(existsSync(`${hook}.shards-previous`));
 });
 
+test("the chained hook and husky's lines below our block run with the new worktree's SHARD_* variables", () => {
+  const sb = sandbox();
+  const r = repo(sb);
+  writeFileSync(join(r, "shards.config.json"), '{"names": ["web"], "exportPort": true}');
+  const marker = join(sb.dir, "theirs");
+  const show = `echo "$SHARD_PORT_RANGE_START-$SHARD_PORT_RANGE_END web=$SHARD_PORT_WEB port=$PORT root=$SHARD_ROOT" >> '${marker}'`;
+  writeFileSync(join(r, ".git/hooks/post-checkout"), `#!/bin/sh
+${show}
+`, { mode: 0o755 });
+  install(sb, r);
+  const wt = join(sb.dir, "with space");
+  assert.is(gitRun(sb, r, ["worktree", "add", "-b", "x", wt]).status, 0);
+  assert.is(readFileSync(marker, "utf8"), `3010-3019 web=3010 port=3010 root=${wt}
+`);
+  // An ordinary checkout: nothing of ours is set.
+  gitRun(sb, wt, ["checkout", "-q", "-b", "y"], { SHARD_PORT_RANGE_START: "" });
+  assert.is(readFileSync(marker, "utf8").split("\n")[1], "- web= port= root=");
+
+  // husky: the user's lines below our block, run by husky with sh -e.
+  const sb2 = sandbox();
+  const r2 = repo(sb2);
+  huskyLayout(sb2, r2);
+  const marker2 = join(sb2.dir, "theirs");
+  writeFileSync(join(r2, ".husky/post-checkout"), `echo "$SHARD_PORT_RANGE_START-$SHARD_PORT_RANGE_END" >> '${marker2}'
+`);
+  install(sb2, r2);
+  assert.is(gitRun(sb2, r2, ["worktree", "add", "-b", "x", "../x"]).status, 0);
+  assert.is(readFileSync(marker2, "utf8"), "3010-3019\n");
+});
+
 test("uninstall: nothing installed is no error; a hook install created is removed", () => {
   const sb = sandbox();
   const r = repo(sb);
@@ -250,6 +280,22 @@ test("core.hooksPath: install writes where git looks, relative or absolute", () 
     assert.is(add.status, 0, add.stderr);
     assert.equal(shardLines(add.stderr), ["shards: x -> ports 3010-3019"]);
   }
+});
+
+test("a global core.hooksPath: install says it is machine-wide, and another repository allocates too", () => {
+  const sb = sandbox();
+  const r = repo(sb);
+  const other = repo(sb, "other");
+  const dir = join(sb.dir, "global hooks");
+  git(sb, r, "config", "--global", "core.hooksPath", dir);
+  const out = install(sb, r);
+  assert.match(out.stdout, `core.hooksPath is set globally (in ${sb.home}/.gitconfig), so this install is machine-wide`);
+  assert.match(out.stdout, `every repository that uses ${dir} allocates`);
+  const add = gitRun(sb, other, ["worktree", "add", "-b", "x", "../x"]);
+  assert.equal(shardLines(add.stderr), ["shards: x -> ports 3010-3019"]);
+  // A repository's own hooksPath is not machine-wide.
+  git(sb, r, "config", "core.hooksPath", ".githooks");
+  assert.not.match(install(sb, r).stdout, "machine-wide");
 });
 
 test("install from a linked worktree lands in the shared hooks directory", () => {
@@ -383,29 +429,6 @@ test("husky: an existing .husky/post-checkout keeps its content, runs once, and 
     assert.is(shards(sb, r, ["uninstall"]).status, 0);
     assert.is(readFileSync(file, "utf8"), original);
   }
-});
-
-test("lefthook: install writes no hook, prints the one line for lefthook-local.yml, and that line works", () => {
-  const sb = sandbox();
-  const r = repo(sb);
-  writeFileSync(join(r, "lefthook.yml"), "pre-commit:\n  commands:\n    lint:\n      run: echo lint\n");
-  const out = install(sb, r);
-  assert.not.ok(existsSync(join(r, ".git/hooks/post-checkout")));
-  const lines = out.stdout.trim().split("\n");
-  assert.match(lines[0]!, `add this line to ${r}/lefthook-local.yml`);
-  assert.match(lines[1]!, /^post-checkout: \{ commands: \{ shards: \{ run: ".*" \} \} \}$/);
-  assert.is(lines[2], "main -> ports 3000-3009");
-  // Run the line as lefthook would: templates {1} {2} {3} replaced, then `sh -c`.
-  const run = JSON.parse(/run: (".*") \} \} \}$/.exec(lines[1]!)![1]!) as string;
-  git(sb, r, "worktree", "add", "-q", "-b", "x", "../x");
-  const asLefthook = (first: string) =>
-    spawnSync("sh", ["-c", run.replaceAll("{1}", first).replaceAll("{2}", "abc").replaceAll("{3}", "1")], { cwd: join(sb.dir, "x"), env: sb.env, encoding: "utf8" });
-  const ordinary = asLefthook("1".repeat(40));
-  assert.is(ordinary.status, 0);
-  assert.is(ordinary.stdout + ordinary.stderr, "");
-  const fresh = asLefthook(NULL_ID);
-  assert.is(fresh.status, 0, fresh.stderr);
-  assert.is(fresh.stdout, "shards: x -> ports 3010-3019\n");
 });
 
 test.run();

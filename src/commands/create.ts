@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { ensureAllocation } from "../flows.ts";
 import { loadConfig, parseCount } from "../edges/config.ts";
-import { findWorktree } from "../edges/worktree.ts";
+import { findWorktree, isBareGitDir } from "../edges/worktree.ts";
 import { git } from "../edges/git.ts";
 import { ShardsError } from "../errors.ts";
 import { print, printJson } from "../output.ts";
@@ -14,6 +14,17 @@ function gitOrFail(args: string[], cwd: string, what: string): void {
   const r = git(args, cwd);
   process.stderr.write(r.stdout + r.stderr);
   if (r.status !== 0) throw new ShardsError(`${what} failed (git ${args.join(" ")})`);
+}
+
+/**
+ * Beside the main worktree, `<repo>-<branch>` (a bare `app.git` gives `app-<branch>`); a bare
+ * repository named `.bare` or `.git` keeps its worktrees in its parent: `<parent>/<branch>`.
+ */
+function defaultPath(repo: string, branch: string): string {
+  const name = branch.replaceAll("/", "-");
+  if (basename(repo).startsWith(".")) return join(dirname(repo), name);
+  if (isBareGitDir(join(repo, ".git"))) return join(repo, name);
+  return join(dirname(repo), `${basename(repo, ".git")}-${name}`);
 }
 
 export default defineCommand({
@@ -33,8 +44,7 @@ export default defineCommand({
     const branch = args.branch;
     if (git(["check-ref-format", "--branch", branch], here.root).status !== 0)
       throw new ShardsError(`invalid branch name: ${JSON.stringify(branch)}`);
-    // Beside the main worktree (a bare repository's `app.git` gives `app-<branch>`).
-    const target = resolve(args.path ?? join(dirname(here.repo), `${basename(here.repo, ".git")}-${branch.replaceAll("/", "-")}`));
+    const target = resolve(args.path ?? defaultPath(here.repo, branch));
     if (existsSync(target)) throw new ShardsError(`${target} already exists; pass --path to put the worktree elsewhere`);
     const exists = git(["show-ref", "--verify", "--quiet", `refs/heads/${branch}`], here.root).status === 0;
     if (exists && args.from) throw new ShardsError(`branch ${branch} exists already; --from only applies to a new branch`);

@@ -5,12 +5,23 @@ import { basename } from "node:path";
 import { isatty } from "node:tty";
 import { defineCommand } from "citty";
 import { flawOf, formatRange } from "../core/records.ts";
-import { loadConfig } from "../edges/config.ts";
-import { type HookTarget, PREVIOUS_SUFFIX, currentRuntime, hookState, hookTarget, lefthookLine } from "../edges/hooks.ts";
+import { ignoredConfigFiles, loadConfig } from "../edges/config.ts";
+import {
+  type HookTarget,
+  PREVIOUS_SUFFIX,
+  bareTarget,
+  currentRuntime,
+  hookState,
+  hookTarget,
+  lefthookEntryCommitted,
+  lefthookInstalled,
+  coverage,
+  machineWideHooksPath,
+} from "../edges/hooks.ts";
 import { portProblems } from "../edges/ports.ts";
 import { inspectRegistry } from "../edges/registry.ts";
 import { type Worktree, findWorktree, staleTest } from "../edges/worktree.ts";
-import { NotAWorktreeError } from "../errors.ts";
+import { BareRepositoryError, NotAWorktreeError } from "../errors.ts";
 import { print, printJson } from "../output.ts";
 import { jsonArg } from "./_shared.ts";
 
@@ -30,6 +41,8 @@ function checkGit(cwd: string): { check: Check; wt: Worktree | null } {
     const wt = findWorktree(cwd);
     return { check: pass("git", `git worktree ${wt.root}`), wt };
   } catch (error) {
+    // A bare repository has no worktree, but its hook is still the one its worktrees run.
+    if (error instanceof BareRepositoryError) return { check: pass("git", `bare repository ${error.gitDir}`), wt: bareTarget(error.gitDir) };
     const message = error instanceof NotAWorktreeError ? `${cwd} is not inside a git worktree` : firstLine(error);
     return { check: fail("git", message, "run shards doctor inside a git repository"), wt: null };
   }
@@ -45,8 +58,6 @@ function checkHook(wt: Worktree): Check {
   const rt = currentRuntime();
   const state = hookState(target, rt);
   const install = "run `shards install`";
-  if (target.kind === "lefthook" && !state.current)
-    return fail("hook", `lefthook runs the git hooks here, and its config has no current shards line`, `add this line to ${target.local}, then run \`lefthook install\`: ${lefthookLine(rt)}`);
   if (state.foreign && state.previous)
     return fail("hook", `${state.where} is not shards' hook, and ${state.where}${PREVIOUS_SUFFIX} is there too`, `keep one of the two (merge what you need), then ${install}`);
   if (state.foreign) return fail("hook", `${state.where} is not shards' hook`, `${install} (it keeps that hook and runs it)`);
@@ -54,11 +65,33 @@ function checkHook(wt: Worktree): Check {
   for (const [what, path] of [["node", state.recorded?.node], ["the shards CLI", state.recorded?.cli]] as const)
     if (path && !existsSync(path)) return fail("hook", `the hook runs ${what} at ${path}, which is gone`, `${install} again`);
   if (!state.current) return fail("hook", `the hook in ${state.where} is out of date (or runs another shards)`, install);
-  return pass("hook", `hook installed in ${state.where}`);
+  if (target.kind === "lefthook") return checkLefthook(wt, target);
+  const partial = coverage(wt, rt);
+  if (partial && partial.missing.length > 0)
+    return fail(
+      "hook",
+      `core.hooksPath is relative (${partial.hooksPath}), and \`git worktree add\` run from ${partial.missing.map((m) => `${m.path} (${m.why})`).join(", ")} runs no shards hook; worktrees added from there get their range on first access`,
+      "run `shards install` in each (for husky: `npm install` there, and commit .husky/post-checkout)",
+    );
+  const global = machineWideHooksPath(wt);
+  const scope = global ? ` (machine-wide: core.hooksPath is set in ${global.origin})` : "";
+  return pass("hook", `hook installed in ${state.where}${scope}`);
+}
+
+/** lefthook with a post-checkout: a new worktree gets a range only when lefthook runs and its committed config has our command. */
+function checkLefthook(wt: Worktree, target: Extract<HookTarget, { kind: "lefthook" }>): Check {
+  if (!lefthookInstalled(target.dir))
+    return fail("hook", `lefthook's post-checkout is not in ${target.dir}, so the shards command in ${target.config} never runs`, "run `lefthook install`");
+  if (!lefthookEntryCommitted(wt, target.config))
+    return fail("hook", `the shards command in ${target.config} is not committed; a new worktree runs the config of the branch it checks out`, `commit ${target.config}`);
+  return pass("hook", `lefthook runs the shards command in ${target.config}, which runs ${target.file}`);
 }
 
 async function checkConfig(where: { root: string; repo: string }): Promise<Check> {
   try {
+    const ignored = ignoredConfigFiles(where);
+    if (ignored.length > 0)
+      return fail("config", `${ignored.join(", ")} is code and is ignored (configuration is data, never code)`, `move its values to shards.config.json and delete it`);
     await loadConfig(where);
     return pass("config", "config valid");
   } catch (error) {

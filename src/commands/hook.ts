@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { defineCommand } from "citty";
-import { packageRoot } from "../edges/hooks.ts";
+import { packageFile } from "../edges/package.ts";
 import { UsageError } from "../errors.ts";
 import { print } from "../output.ts";
 
@@ -13,6 +12,6 @@ export default defineCommand({
   run({ args }) {
     const file = FILES[args.shell as keyof typeof FILES];
     if (!file) throw new UsageError(`unknown shell ${JSON.stringify(args.shell)}: use bash, zsh, fish or direnv`);
-    print(readFileSync(join(packageRoot(), "shell", file), "utf8"));
+    print(readFileSync(packageFile("shell", file), "utf8"));
   },
 });

@@ -1,12 +1,16 @@
 // Configuration: defaults -> files (c12) -> SHARDS_* variables -> flags. c12 is imported
 // only when a config file exists (it costs ~80 ms to import), so the hook stays fast.
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+// Configuration is data, never code: the hook loads the config of every branch anyone
+// pushed, on `git worktree add`, so a `shards.config.mjs` there would be code run on the
+// reviewer's machine. Only data files are read; a code file is named once and ignored.
+import { readFileSync, readdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { createDefu } from "defu";
 import type { Pool } from "../core/allocate.ts";
 import { RESERVED_NAMES } from "../core/env.ts";
 import { ConfigError } from "../errors.ts";
+import { logger } from "../output.ts";
 
 export interface Config extends Pool {
   names: string[];
@@ -24,7 +28,7 @@ export const DEFAULTS: Config = {
   exclude: [3306, 5000, 5432, 6379, 7000, 27017],
   names: [],
   exportPort: false,
-  probe: false,
+  probe: true,
   envFile: null,
 };
 
@@ -50,26 +54,66 @@ function userRcFile(env: NodeJS.ProcessEnv): string {
   return join(env.XDG_CONFIG_HOME || homedir(), ".shardsrc");
 }
 
-function packageJsonHasKey(cwd: string): boolean {
+/** The one data file c12 is told to read (`shards.config.json`, also under `.config/`). */
+const DATA_FILE = "shards.config.json";
+/** What c12 would import as a module: `shards.config.mjs`, `.config/shards.ts`, `shards.config.json.js`. */
+const CODE_FILE = /^shards(\.config)?(\.json)?\.[cm]?[jt]s$/;
+
+function listing(dir: string): string[] {
   try {
-    const pkg = JSON.parse(readFileSync(join(cwd, "package.json"), "utf8"));
-    return pkg !== null && typeof pkg === "object" && "shards" in pkg;
+    return readdirSync(dir);
   } catch {
-    return false;
+    return [];
   }
 }
 
-/** A config file of the project's own in `dir` (not ~/.shardsrc): a readdir, before c12. */
-function hasProjectConfig(dir: string): boolean {
-  const isOurs = (name: string) => name.startsWith("shards.config.") || name === ".shardsrc";
-  const dirHas = (path: string, test: (n: string) => boolean) => {
-    try {
-      return readdirSync(path).some(test);
-    } catch {
-      return false;
-    }
-  };
-  return dirHas(dir, isOurs) || dirHas(join(dir, ".config"), (n) => n.startsWith("shards.")) || packageJsonHasKey(dir);
+/** A config path that is there must be a regular file: a directory or a FIFO is a mistake (a FIFO would hang c12). */
+function checkRegularFile(path: string): boolean {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    return false;
+  }
+  if (!stat.isFile()) throw new ConfigError("config", path, path, "must be a regular file");
+  return true;
+}
+
+/** The package.json `shards` key: absent, or an object. */
+function packageJsonHasKey(dir: string): boolean {
+  const file = join(dir, "package.json");
+  let pkg: unknown;
+  try {
+    pkg = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return false;
+  }
+  if (pkg === null || typeof pkg !== "object" || !("shards" in pkg)) return false;
+  const value = (pkg as { shards: unknown }).shards;
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new ConfigError("shards", value, file, 'the "shards" key must be an object such as {"portCount": 10}');
+  return true;
+}
+
+interface ProjectFiles {
+  /** A data file c12 would read. */
+  data: boolean;
+  /** `shards.config.{ts,js,mjs,...}`: never run. */
+  code: string[];
+}
+
+/** The project's own config files in `dir` (not ~/.shardsrc): two readdirs, before c12. */
+function projectFiles(dir: string): ProjectFiles {
+  const top = listing(dir);
+  const dotConfig = listing(join(dir, ".config"));
+  const code = [
+    ...top.filter((n) => CODE_FILE.test(n) && n.startsWith("shards.config.")).map((n) => join(dir, n)),
+    ...dotConfig.filter((n) => CODE_FILE.test(n)).map((n) => join(dir, ".config", n)),
+  ];
+  const files = [top.includes(DATA_FILE) && join(dir, DATA_FILE), top.includes(".shardsrc") && join(dir, ".shardsrc"),
+    dotConfig.includes(DATA_FILE) && join(dir, ".config", DATA_FILE)].filter((f): f is string => !!f);
+  const data = files.map(checkRegularFile).some(Boolean) || packageJsonHasKey(dir);
+  return { data, code };
 }
 
 /**
@@ -77,9 +121,27 @@ function hasProjectConfig(dir: string): boolean {
  * worktree's (a config kept there but not committed still counts for every worktree of the
  * repository). Null when neither has one.
  */
-function projectDir(wt: { root: string; repo: string }): string | null {
-  if (hasProjectConfig(wt.root)) return wt.root;
-  return wt.repo !== wt.root && hasProjectConfig(wt.repo) ? wt.repo : null;
+function projectDir(wt: { root: string; repo: string }): { dir: string; files: ProjectFiles } | null {
+  const own = projectFiles(wt.root);
+  if (own.data || own.code.length > 0) return { dir: wt.root, files: own };
+  if (wt.repo === wt.root) return null;
+  const main = projectFiles(wt.repo);
+  return main.data || main.code.length > 0 ? { dir: wt.repo, files: main } : null;
+}
+
+let warned = false;
+
+/** Says once per command (create loads two worktrees' configs) that code config is ignored, and which file to use. */
+function warnIgnored(code: string[], dir: string): void {
+  if (warned || code.length === 0) return;
+  warned = true;
+  const files = code.join(", ");
+  logger.warn(`ignored ${files}: configuration is data, never code; put its values in ${join(dir, DATA_FILE)}`);
+}
+
+/** The code config files that would be ignored for this worktree (for doctor). */
+export function ignoredConfigFiles(wt: { root: string; repo: string }): string[] {
+  return projectDir(wt)?.files.code ?? [];
 }
 
 /** The layers c12 finds, highest precedence first, each named by where it came from. */
@@ -89,6 +151,7 @@ async function fileLayers(cwd: string, env: NodeJS.ProcessEnv): Promise<Layer[]>
   try {
     loaded = await loadConfig<Record<string, unknown>>({
       name: "shards",
+      configFile: DATA_FILE,
       cwd,
       globalRc: true,
       packageJson: true,
@@ -97,6 +160,11 @@ async function fileLayers(cwd: string, env: NodeJS.ProcessEnv): Promise<Layer[]>
       giget: false,
       extend: false,
       merger: (...sources) => merge({}, ...sources.map((s) => s ?? {})),
+      // c12 hands `.json` and modules to jiti, which would run a module: this stand-in
+      // parses JSON and reads any module c12 still finds (`shards.config.json.mjs`) as empty.
+      jiti: { import: async (file: string) => importData(file) } as unknown as NonNullable<
+        Parameters<typeof loadConfig>[0]
+      >["jiti"],
     });
   } catch (error) {
     throw new ConfigError("config", "(unreadable)", cwd, (error as Error).message.split("\n")[0]);
@@ -106,12 +174,16 @@ async function fileLayers(cwd: string, env: NodeJS.ProcessEnv): Promise<Layer[]>
     const values = layer.config as Record<string, unknown> | undefined;
     if (!values || typeof values !== "object") continue;
     let source = layer.configFile ?? "config";
-    if (source === "shards.config") source = loaded.configFile ?? source;
+    if (source === DATA_FILE) source = loaded.configFile ?? source;
     else if (source === "package.json") source = join(cwd, "package.json");
     else if (source === ".shardsrc") source = `${join(cwd, ".shardsrc")} or ${userRcFile(env)}`;
     layers.push({ source, values });
   }
   return layers;
+}
+
+function importData(file: string): unknown {
+  return file.endsWith(".json") ? JSON.parse(readFileSync(file, "utf8")) : {};
 }
 
 const isInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
@@ -175,8 +247,10 @@ export async function loadConfig(wt: { root: string; repo: string }, env: NodeJS
   const config = { ...DEFAULTS } as Record<Key, unknown>;
   const sources = Object.fromEntries(KEYS.map((k) => [k, "defaults"])) as Record<Key, string>;
   // c12 (~80 ms to import) only when a file it would read exists.
-  const dir = projectDir(wt);
-  const layers = dir !== null || existsSync(userRcFile(env)) ? await fileLayers(dir ?? wt.root, env) : [];
+  const project = projectDir(wt);
+  if (project) warnIgnored(project.files.code, project.dir);
+  const userRc = checkRegularFile(userRcFile(env));
+  const layers = project?.files.data || userRc ? await fileLayers(project?.dir ?? wt.root, env) : [];
   // Lowest precedence first, so that each later layer overwrites.
   for (const { source, values } of [...layers].reverse()) {
     for (const [key, value] of Object.entries(values)) {

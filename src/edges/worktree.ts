@@ -5,7 +5,7 @@ import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { Liveness } from "../core/allocate.ts";
 import type { Allocation } from "../core/records.ts";
-import { NotAWorktreeError, ShardsError } from "../errors.ts";
+import { BareRepositoryError, NotAWorktreeError, ShardsError } from "../errors.ts";
 import { readText } from "./files.ts";
 
 /** The previous HEAD git passes to post-checkout for a new worktree (SHA-1 and SHA-256). */
@@ -52,12 +52,25 @@ function gitDirAt(dir: string): string | null {
   return target;
 }
 
+/**
+ * A bare repository's git dir: no `commondir` (it is no linked worktree's) and core.bare
+ * set. Read from the config file, not git: findWorktree runs in the hook.
+ */
+export function isBareGitDir(gitDir: string): boolean {
+  if (existsSync(join(gitDir, "commondir"))) return false;
+  const core = /^\s*\[core\]([^[]*)/im.exec(readText(join(gitDir, "config")) ?? "");
+  return core !== null && /^\s*bare\s*=\s*true\s*$/im.test(core[1]!);
+}
+
 export function findWorktree(from: string): Worktree {
   const start = resolve(from);
   if (!isDirectory(start)) throw new ShardsError(`no such directory: ${start}`);
   for (let dir = start; ; dir = dirname(dir)) {
     const found = gitDirAt(dir);
+    // The `.bare` layout's `proj/.git` leads to a bare repository: `proj/` is no worktree.
+    if (found && isBareGitDir(found)) throw new BareRepositoryError(dir, realpathSync.native(found));
     if (found) return describe(realpathSync.native(dir), realpathSync.native(found));
+    if (existsSync(join(dir, "HEAD")) && isBareGitDir(dir)) throw new BareRepositoryError(dir, realpathSync.native(dir));
     if (dirname(dir) === dir) throw new NotAWorktreeError(start);
   }
 }
