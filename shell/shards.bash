@@ -141,10 +141,10 @@ _shards_check() {
 # saved; then the entries are exported, all in one `export` (this runs on every cd).
 _shards_apply() {
   local key old keys=${_SHARDS_KEYS-} unset=''
-  local IFS=' '
-  # Split below without globbing: a value that could glob (failglob, extglob) holds none
-  # of our names.
-  [[ $keys != *[\*\?\[\(]* ]] || keys=''
+  local IFS=' ' noglob=''
+  # Split below without globbing (failglob, extglob): only a value that could glob needs
+  # set -f, and holds none of our names.
+  if [[ $keys == *[\*\?\[\(]* && $- != *f* ]]; then noglob=1; \builtin set -f; fi
   for key in $keys; do
     [[ $_shards_keys != *" $key "* ]] || continue
     if [[ $keys != "${_shards_exported-}" ]]; then
@@ -162,6 +162,7 @@ _shards_apply() {
   # Split on purpose: checked names only, nothing to glob.
   # shellcheck disable=SC2086
   if [[ -n $unset ]]; then \builtin unset -v $unset; fi
+  if [[ -n $noglob ]]; then \builtin set +f; fi
   key=${_shards_keys# } key=${key% }
   if [[ -n $key ]]; then
     \builtin export "${_shards_entries[@]}" _SHARDS_KEYS="$key"

@@ -99,7 +99,7 @@ _shards_find_gitdir() {
 _shards_slurp() {
   REPLY=
   if (( _shards_sysread )); then
-    sysread -s 65536 REPLY <"$1" || :
+    \builtin sysread -s 65536 REPLY <"$1" || :
   else
     IFS= \builtin read -r -d '' REPLY <"$1" || :
   fi
@@ -172,6 +172,10 @@ _shards_apply() {
 \builtin export SHARDS_SHELL="zsh:${SHLVL-}"
 typeset -gi _shards_sysread=0
 \builtin zmodload zsh/system 2>/dev/null && _shards_sysread=1
-\builtin autoload -Uz add-zsh-hook
-add-zsh-hook chpwd _shards_chpwd
-add-zsh-hook precmd _shards_hook
+# Adds the hooks once (not add-zsh-hook: it would call a function named like a builtin).
+_shards_install() {
+  \builtin emulate -L zsh
+  (( ${chpwd_functions[(I)_shards_chpwd]} )) || chpwd_functions+=(_shards_chpwd)
+  (( ${precmd_functions[(I)_shards_hook]} )) || precmd_functions+=(_shards_hook)
+}
+_shards_install

@@ -197,7 +197,7 @@ _shards_find_gitdir() {
 _shards_slurp() {
   REPLY=
   if (( _shards_sysread )); then
-    sysread -s 65536 REPLY <"$1" || :
+    \builtin sysread -s 65536 REPLY <"$1" || :
   else
     IFS= \builtin read -r -d '' REPLY <"$1" || :
   fi
@@ -254,10 +254,10 @@ _shards_check() {
 _shards_apply() {
   local key old keys=${_SHARDS_KEYS-} unset=''
 #if bash
-  local IFS=' '
-  # Split below without globbing: a value that could glob (failglob, extglob) holds none
-  # of our names.
-  [[ $keys != *[\*\?\[\(]* ]] || keys=''
+  local IFS=' ' noglob=''
+  # Split below without globbing (failglob, extglob): only a value that could glob needs
+  # set -f, and holds none of our names.
+  if [[ $keys == *[\*\?\[\(]* && $- != *f* ]]; then noglob=1; \builtin set -f; fi
   for key in $keys; do
 #elif zsh
   for key in ${(s: :)keys}; do
@@ -287,6 +287,7 @@ _shards_apply() {
   # Split on purpose: checked names only, nothing to glob.
   # shellcheck disable=SC2086
   if [[ -n $unset ]]; then \builtin unset -v $unset; fi
+  if [[ -n $noglob ]]; then \builtin set +f; fi
 #elif zsh
     if (( ${(P)+key} )); then \builtin export "$old=${(P)key}"; else unset+=" $old"; fi
   done
@@ -338,7 +339,11 @@ _shards_install
 \builtin export SHARDS_SHELL="zsh:${SHLVL-}"
 typeset -gi _shards_sysread=0
 \builtin zmodload zsh/system 2>/dev/null && _shards_sysread=1
-\builtin autoload -Uz add-zsh-hook
-add-zsh-hook chpwd _shards_chpwd
-add-zsh-hook precmd _shards_hook
+# Adds the hooks once (not add-zsh-hook: it would call a function named like a builtin).
+_shards_install() {
+  \builtin emulate -L zsh
+  (( ${chpwd_functions[(I)_shards_chpwd]} )) || chpwd_functions+=(_shards_chpwd)
+  (( ${precmd_functions[(I)_shards_hook]} )) || precmd_functions+=(_shards_hook)
+}
+_shards_install
 #endif
