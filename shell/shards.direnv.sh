@@ -51,7 +51,7 @@ _shards_use() {
   _shards_config_files
   _shards_load || loaded=
   # After shards.env may have been written: direnv records the modification times now.
-  watch_file "$_shards_gitdir/shards.env" "${watch[@]}"
+  watch_file "$_shards_gitdir/shards.env" ${watch[@]+"${watch[@]}"}
   [[ -n $loaded ]] || return 1
   for entry in ${_shards_entries[@]+"${_shards_entries[@]}"}; do \builtin export "$entry"; done
   # Tells `shards doctor` that the integration is active here.

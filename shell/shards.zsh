@@ -52,7 +52,7 @@ _shards_chpwd() {
     if [[ -z $_shards_data ]]; then
       :
     elif [[ $_shards_data == "${_shards_checked-}" && $_shards_wt == "${_shards_checked_wt-}" ]]; then
-      _shards_entries=("${_shards_checked_entries[@]}") _shards_keys=$_shards_checked_keys
+      _shards_entries=(${_shards_checked_entries[@]+"${_shards_checked_entries[@]}"}) _shards_keys=$_shards_checked_keys
     else
       _shards_check
       typeset -g _shards_checked=$_shards_data _shards_checked_wt=$_shards_wt _shards_checked_keys=$_shards_keys
@@ -158,7 +158,7 @@ _shards_apply() {
   if [[ -n $unset ]]; then \builtin unset ${(s: :)unset}; fi
   key=${_shards_keys# } key=${key% }
   if [[ -n $key ]]; then
-    \builtin export "${_shards_entries[@]}" _SHARDS_KEYS="$key"
+    \builtin export ${_shards_entries[@]+"${_shards_entries[@]}"} _SHARDS_KEYS="$key"
   else
     \builtin unset -v _SHARDS_KEYS
   fi

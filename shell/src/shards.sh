@@ -52,7 +52,7 @@ _shards_chpwd() {
     if [[ -z $_shards_data ]]; then
       :
     elif [[ $_shards_data == "${_shards_checked-}" && $_shards_wt == "${_shards_checked_wt-}" ]]; then
-      _shards_entries=("${_shards_checked_entries[@]}") _shards_keys=$_shards_checked_keys
+      _shards_entries=(${_shards_checked_entries[@]+"${_shards_checked_entries[@]}"}) _shards_keys=$_shards_checked_keys
     else
       _shards_check
 #if bash
@@ -98,7 +98,7 @@ _shards_use() {
   _shards_config_files
   _shards_load || loaded=
   # After shards.env may have been written: direnv records the modification times now.
-  watch_file "$_shards_gitdir/shards.env" "${watch[@]}"
+  watch_file "$_shards_gitdir/shards.env" ${watch[@]+"${watch[@]}"}
   [[ -n $loaded ]] || return 1
   for entry in ${_shards_entries[@]+"${_shards_entries[@]}"}; do \builtin export "$entry"; done
   # Tells `shards doctor` that the integration is active here.
@@ -295,7 +295,7 @@ _shards_apply() {
 #endif
   key=${_shards_keys# } key=${key% }
   if [[ -n $key ]]; then
-    \builtin export "${_shards_entries[@]}" _SHARDS_KEYS="$key"
+    \builtin export ${_shards_entries[@]+"${_shards_entries[@]}"} _SHARDS_KEYS="$key"
   else
     \builtin unset -v _SHARDS_KEYS
   fi
