@@ -61,10 +61,10 @@ _shards_use() {
 # Steps 2-3, allocating first when the worktree has no usable shards.env or a config file
 # is newer than it. Fails (one error line) when allocating does.
 _shards_load() {
-  local file=$_shards_gitdir/shards.env newer='' err
+  local file=$_shards_gitdir/shards.env newer='' config err
   _shards_read "$file"
   _shards_check
-  for err in ${watch[@]+"${watch[@]}"}; do [[ ! $err -nt $file ]] || newer=1; done
+  for config in ${watch[@]+"${watch[@]}"}; do [[ ! $config -nt $file ]] || newer=1; done
   if [[ -n ${_shards_entries[*]-} && -z $newer ]]; then return 0; fi
   if ! has shards; then
     log_error "shards: the shards command is not on PATH; cannot allocate ports"
@@ -75,8 +75,12 @@ _shards_load() {
     log_error "shards: allocate failed${err:+: ${err%%$'\n'*}}"
     return 1
   fi
-  # shards rewrites shards.env only when its content changes: mark it as up to date.
-  if [[ -n $newer && -f $file ]]; then command touch "$file"; fi
+  # shards rewrites shards.env only when its content changes: mark it as up to date, also
+  # against a config file whose time is ahead of the clock.
+  if [[ -n $newer && -f $file ]]; then
+    command touch "$file"
+    for config in ${watch[@]+"${watch[@]}"}; do [[ ! $config -nt $file ]] || command touch -r "$config" "$file"; done
+  fi
   _shards_data='' _shards_entries=() _shards_keys=' '
   _shards_read "$file"
   _shards_check
