@@ -117,29 +117,22 @@ _shards_main_worktree() {
 # directory that holds it. Returns 1 outside a worktree.
 _shards_find_gitdir() {
   local dir=$1 line
-  while :; do
-    # One stat for the common case of a directory with no .git at all.
-    if [[ ! -e $dir/.git ]]; then
-      :
-    elif [[ -d $dir/.git ]]; then
-      _shards_gitdir=$dir/.git _shards_wt=${dir:-/}
-      return 0
-    elif [[ -f $dir/.git ]]; then
-      # A linked worktree (or submodule): "gitdir: <path>", relative to this directory.
-      [[ -r $dir/.git ]] || return 1
-      line=
-      # The whole file: the path may hold a newline; only the line ends are taken off.
-      IFS= \builtin read -r -d '' line <"$dir/.git" || :
-      while [[ $line == *$'\n' || $line == *$'\r' ]]; do line=${line%?}; done
-      [[ $line == 'gitdir: '?* ]] || return 1
-      line=${line#'gitdir: '}
-      [[ $line == /* ]] || line=$dir/$line
-      _shards_gitdir=$line _shards_wt=${dir:-/}
-      return 0
-    fi
-    [[ -n $dir ]] || return 1
-    dir=${dir%/*}
-  done
+  # One stat a level for the common case of a directory with no .git at all.
+  while [[ ! -e $dir/.git && -n $dir ]]; do dir=${dir%/*}; done
+  if [[ -d $dir/.git ]]; then
+    _shards_gitdir=$dir/.git _shards_wt=${dir:-/}
+    return 0
+  fi
+  # A linked worktree (or submodule): "gitdir: <path>", relative to this directory.
+  [[ -f $dir/.git && -r $dir/.git ]] || return 1
+  # The whole file: the path may hold a newline; only the line ends are taken off.
+  line=''
+  IFS= \builtin read -r -d '' line <"$dir/.git" || :
+  while [[ $line == *$'\n' || $line == *$'\r' ]]; do line=${line%?}; done
+  [[ $line == 'gitdir: '?* ]] || return 1
+  line=${line#'gitdir: '}
+  [[ $line == /* ]] || line=$dir/$line
+  _shards_gitdir=$line _shards_wt=${dir:-/}
 }
 
 # Step 2: reads the file $1 (when it is a readable regular file) into _shards_data.

@@ -81,7 +81,7 @@ test("15.8 direnv: a config change (names) is applied at the next prompt", async
     assert.not.ok(existsSync(log), "shards ran again for a config already applied");
   } finally {
     sh.close();
-    rmSync(sb.dir, { recursive: true, force: true });
+    rmSync(sb.dir, { recursive: true, force: true, maxRetries: 10 });
   }
 });
 
@@ -107,7 +107,7 @@ test("15.8: the README's direnv line puts the lib where direnv reads it, honouri
     assert.is(allowed.status, 0, allowed.stderr);
     const out = direnvExport(sb, main, env);
     assert.is(out.vars.SHARD_ROOT, main, out.stderr);
-    rmSync(sb.dir, { recursive: true, force: true });
+    rmSync(sb.dir, { recursive: true, force: true, maxRetries: 10 });
   }
 });
 
@@ -137,7 +137,7 @@ printf 'SHARD_PORT_RANGE_START=3500\\nSHARD_PORT_RANGE_END=3509\\nSHARD_PORT_COU
   writeFileSync(join(copy, ".git/shards.env"), `SHARD_PORT_RANGE_START=3010\nSHARD_ROOT=${main}\n`);
   writeFileSync(join(sb.dir, "bin/shards"), "#!/bin/sh\nexit 0\n");
   assert.equal(direnvExport(sb, copy, { PATH }).vars, {});
-  rmSync(sb.dir, { recursive: true, force: true });
+  rmSync(sb.dir, { recursive: true, force: true, maxRetries: 10 });
 });
 
 test.run();

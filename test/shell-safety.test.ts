@@ -52,7 +52,7 @@ async function withShell(sb: Sandbox, shell: ShellName, opts: ShellOptions, body
     await body(sh);
   } finally {
     sh.close();
-    rmSync(sb.dir, { recursive: true, force: true });
+    rmSync(sb.dir, { recursive: true, force: true, maxRetries: 10 });
   }
 }
 
@@ -138,10 +138,15 @@ test("15.4: SHARDS_SHELL does not make doctor believe a child shell has the inte
       const out = await sh.capture((f) => `shards doctor --json > ${f} 2>/dev/null || true`, 20_000);
       return JSON.parse(out).checks.find((c: { name: string }) => c.name === "shell");
     };
-    assert.is((await shellCheck()).ok, true, "the shell with the integration");
-    sh.type("bash --norc --noprofile -i");
-    sh.type("PS1='$ '");
-    assert.is((await shellCheck()).ok, false, "a child bash without the integration");
+    const level = async () => Number(await sh.capture((f) => `echo $SHLVL > ${f}`));
+    const parent = await level();
+    let check = await shellCheck();
+    assert.is(check.ok, true, `the shell with the integration: ${check.message}`);
+    sh.type("HISTFILE= bash --norc --noprofile -i"); // no history written as the test ends
+    assert.is(await level(), parent + 1, "the child bash runs");
+    check = await shellCheck();
+    assert.is(check.ok, false, `a child bash without the integration: ${check.message}`);
+    sh.type("exit");
   });
 });
 

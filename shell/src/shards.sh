@@ -50,7 +50,7 @@ _shards_chpwd() {
   # entries are known.
   if [[ $_shards_data != "${_shards_applied-}" || $_shards_wt != "${_shards_applied_wt-}" ]]; then
     if [[ -z $_shards_data ]]; then
-      :
+      _shards_keys=' '
     elif [[ $_shards_data == "${_shards_checked-}" && $_shards_wt == "${_shards_checked_wt-}" ]]; then
       _shards_entries=(${_shards_checked_entries[@]+"${_shards_checked_entries[@]}"}) _shards_keys=$_shards_checked_keys
     else
@@ -165,34 +165,27 @@ _shards_main_worktree() {
 # directory that holds it. Returns 1 outside a worktree.
 _shards_find_gitdir() {
   local dir=$1 line
-  while :; do
-    # One stat for the common case of a directory with no .git at all.
-    if [[ ! -e $dir/.git ]]; then
-      :
-    elif [[ -d $dir/.git ]]; then
-      _shards_gitdir=$dir/.git _shards_wt=${dir:-/}
-      return 0
-    elif [[ -f $dir/.git ]]; then
-      # A linked worktree (or submodule): "gitdir: <path>", relative to this directory.
-      [[ -r $dir/.git ]] || return 1
-      line=
-      # The whole file: the path may hold a newline; only the line ends are taken off.
+  # One stat a level for the common case of a directory with no .git at all.
+  while [[ ! -e $dir/.git && -n $dir ]]; do dir=${dir%/*}; done
+  if [[ -d $dir/.git ]]; then
+    _shards_gitdir=$dir/.git _shards_wt=${dir:-/}
+    return 0
+  fi
+  # A linked worktree (or submodule): "gitdir: <path>", relative to this directory.
+  [[ -f $dir/.git && -r $dir/.git ]] || return 1
+  # The whole file: the path may hold a newline; only the line ends are taken off.
+  line=''
 #if bash direnv
-      IFS= \builtin read -r -d '' line <"$dir/.git" || :
+  IFS= \builtin read -r -d '' line <"$dir/.git" || :
 #elif zsh
-      _shards_slurp "$dir/.git"
-      line=$REPLY
+  _shards_slurp "$dir/.git"
+  line=$REPLY
 #endif
-      while [[ $line == *$'\n' || $line == *$'\r' ]]; do line=${line%?}; done
-      [[ $line == 'gitdir: '?* ]] || return 1
-      line=${line#'gitdir: '}
-      [[ $line == /* ]] || line=$dir/$line
-      _shards_gitdir=$line _shards_wt=${dir:-/}
-      return 0
-    fi
-    [[ -n $dir ]] || return 1
-    dir=${dir%/*}
-  done
+  while [[ $line == *$'\n' || $line == *$'\r' ]]; do line=${line%?}; done
+  [[ $line == 'gitdir: '?* ]] || return 1
+  line=${line#'gitdir: '}
+  [[ $line == /* ]] || line=$dir/$line
+  _shards_gitdir=$line _shards_wt=${dir:-/}
 }
 #if zsh
 
@@ -256,7 +249,8 @@ _shards_check() {
 # that are not in the new set get their saved value back; new keys have what they held
 # saved; then the entries are exported, all in one `export` (this runs on every cd).
 _shards_apply() {
-  local key old keys=${_SHARDS_KEYS-} unset=''
+  local key old keys=${_SHARDS_KEYS-} unset='' check=1
+  [[ $keys != "${_shards_exported-}" ]] || check=''
 #if bash
   local IFS=' ' noglob=''
   # Split below without globbing (failglob, extglob): only a value that could glob needs
@@ -266,17 +260,14 @@ _shards_apply() {
 #elif zsh
   for key in ${(s: :)keys}; do
 #endif
-    [[ $_shards_keys != *" $key "* ]] || continue
-    if [[ $keys != "${_shards_exported-}" ]]; then
-      [[ $key == PORT || ( $key == SHARD_?* && ${key#SHARD_} != *[!@KEY_CHARS@]* ) ]] || continue
-    fi
+    [[ $_shards_keys != *" $key "* && ( -z $check || $key == PORT ||
+      ( $key == SHARD_?* && ${key#SHARD_} != *[!@KEY_CHARS@]* ) ) ]] || continue
     old=_SHARDS_OLD_$key
 #if bash
-    if [[ -n ${!old+set} ]]; then \builtin export "$key=${!old}"; else unset+=" $key"; fi
+    if [[ -n ${!old+set} ]]; then \builtin export "$key=${!old}"; unset+=" $old"; else unset+=" $key $old"; fi
 #elif zsh
-    if (( ${(P)+old} )); then \builtin export "$key=${(P)old}"; else unset+=" $key"; fi
+    if (( ${(P)+old} )); then \builtin export "$key=${(P)old}"; unset+=" $old"; else unset+=" $key $old"; fi
 #endif
-    unset+=" $old"
   done
 #if bash
   for key in $_shards_keys; do
