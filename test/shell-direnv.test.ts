@@ -140,4 +140,20 @@ printf 'SHARD_PORT_RANGE_START=3500\\nSHARD_PORT_RANGE_END=3509\\nSHARD_PORT_COU
   rmSync(sb.dir, { recursive: true, force: true, maxRetries: 10 });
 });
 
+test("15.8 direnv: a config change that cannot be applied keeps the ports shards.env has, with one error line", () => {
+  if (!need("direnv")) return;
+  const sb = sandbox();
+  const PATH = shardsOnPath(sb, "#!/bin/sh\necho 'shards: the registry is locked' >&2\nexit 1\n");
+  const main = direnvRepo(sb, PATH, "config fails");
+  writeFileSync(join(main, ".git/shards.env"), `SHARD_PORT_RANGE_START=3010\nSHARD_ROOT=${main}\n`);
+  writeFileSync(join(main, "shards.config.json"), '{ "names": ["web"] }\n');
+  const later = new Date(Date.now() + 2000);
+  utimesSync(join(main, "shards.config.json"), later, later);
+  const out = direnvExport(sb, main, { PATH });
+  assert.equal(out.vars, { SHARD_PORT_RANGE_START: "3010", SHARD_ROOT: main }, out.stderr);
+  const lines = out.stderr.replace(/\x1b\[[0-9;]*m/g, "").split("\n").filter((l) => l.includes("shards:"));
+  assert.equal(lines, ["direnv: shards: allocate failed: shards: the registry is locked"], out.stderr);
+  rmSync(sb.dir, { recursive: true, force: true, maxRetries: 10 });
+});
+
 test.run();

@@ -106,20 +106,16 @@ _shards_use() {
 }
 
 # Steps 2-3, allocating first when the worktree has no usable shards.env or a config file
-# is newer than it. Fails (one error line) when allocating does.
+# is newer than it. Fails when there is nothing to export and allocating failed.
 _shards_load() {
-  local file=$_shards_gitdir/shards.env newer='' config err
+  local file=$_shards_gitdir/shards.env newer='' config
   _shards_read "$file"
   _shards_check
   for config in ${watch[@]+"${watch[@]}"}; do [[ ! $config -nt $file ]] || newer=1; done
   if [[ -n ${_shards_entries[*]-} && -z $newer ]]; then return 0; fi
-  if ! has shards; then
-    log_error "shards: the shards command is not on PATH; cannot allocate ports"
-    return 1
-  fi
-  if ! err=$(shards allocate 2>&1 >/dev/null); then
-    err=${err#$'\n'}
-    log_error "shards: allocate failed${err:+: ${err%%$'\n'*}}"
+  if ! _shards_allocate; then
+    # What the file holds stays (a config change not applied yet); nothing is a failure.
+    if [[ -n ${_shards_entries[*]-} ]]; then return 0; fi
     return 1
   fi
   # shards rewrites shards.env only when its content changes: mark it as up to date, also
@@ -131,6 +127,20 @@ _shards_load() {
   _shards_data='' _shards_entries=() _shards_keys=' '
   _shards_read "$file"
   _shards_check
+}
+
+# Runs `shards allocate` (the CLI on PATH); one error line when it fails.
+_shards_allocate() {
+  local err
+  if ! has shards; then
+    log_error "shards: the shards command is not on PATH; cannot allocate ports"
+    return 1
+  fi
+  if ! err=$(shards allocate 2>&1 >/dev/null); then
+    err=${err#$'\n'}
+    log_error "shards: allocate failed${err:+: ${err%%$'\n'*}}"
+    return 1
+  fi
 }
 
 # The config files shards reads for this worktree (its own top level, the main worktree's,
