@@ -37,8 +37,8 @@ _shards_hook() {
   _shards_chpwd
 }
 
-# Steps 1-6 for the worktree holding $PWD (none outside one). The cd hook (chpwd) in zsh,
-# so `cd dir && npm run dev` gets dir's ports.
+# Steps 1-6 for the worktree holding $PWD (none outside one). The cd hook (chpwd), so
+# `cd dir && npm run dev` gets dir's ports.
 _shards_chpwd() {
   \builtin emulate -L zsh
   typeset -g _shards_pwd=$PWD
@@ -49,11 +49,9 @@ _shards_chpwd() {
   # nothing to do. As the one checked last (back into the worktree just left): its
   # entries are known.
   if [[ $_shards_data != "${_shards_applied-}" || $_shards_wt != "${_shards_applied_wt-}" ]]; then
-    if [[ -z $_shards_data ]]; then
-      _shards_keys=' '
-    elif [[ $_shards_data == "${_shards_checked-}" && $_shards_wt == "${_shards_checked_wt-}" ]]; then
-      _shards_entries=(${_shards_checked_entries[@]+"${_shards_checked_entries[@]}"}) _shards_keys=$_shards_checked_keys
-    else
+    if [[ $_shards_data == "${_shards_checked-}" && $_shards_wt == "${_shards_checked_wt-}" ]]; then
+      _shards_entries=(${_shards_checked_entries[@]+"${_shards_checked_entries[@]}"}) _shards_keys=${_shards_checked_keys- }
+    elif [[ -n $_shards_data ]]; then
       _shards_check
       typeset -g _shards_checked=$_shards_data _shards_checked_wt=$_shards_wt _shards_checked_keys=$_shards_keys
       typeset -ga _shards_checked_entries=("${_shards_entries[@]}")
@@ -157,7 +155,9 @@ _shards_apply() {
   return 0
 }
 
-\builtin unset _shards_pwd _shards_applied _shards_applied_wt _shards_checked _shards_checked_wt _shards_exported
+# Names left from an environment (never exported by us) would fool the first reload.
+\builtin unset _shards_pwd _shards_applied _shards_applied_wt _shards_exported \
+  _shards_checked _shards_checked_wt _shards_checked_keys _shards_checked_entries
 # Tells `shards doctor` that the integration is loaded in this shell: the shell level says
 # which shell, so a shell started from here without the integration does not inherit it.
 \builtin export SHARDS_SHELL="zsh:${SHLVL-}"

@@ -110,6 +110,10 @@ for (const shell of SHELLS) {
       _SHARDS_OLD_SHARD_x: "1",
       "_SHARDS_OLD_SHARD_a-b": "1",
       _SHARDS_OLD_PORT: "4242",
+      // The snippets' own (unexported) state, planted in the environment.
+      _shards_checked_keys: ` SHARD_x[$(>${pwned})] `,
+      _shards_checked: "",
+      _shards_exported: `SHARD_x[$(>${pwned})] SHARD_a-b PORT`,
       PORT: "3010",
     };
     await withShell(sb, shell, { cwd: w.outside, env }, async (sh) => {

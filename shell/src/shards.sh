@@ -31,8 +31,12 @@ _shards_hook() {
 #endif
 #if bash zsh
 
-# Steps 1-6 for the worktree holding $PWD (none outside one). The cd hook (chpwd) in zsh,
-# so `cd dir && npm run dev` gets dir's ports.
+#if bash
+# Steps 1-6 for the worktree holding $PWD (none outside one).
+#elif zsh
+# Steps 1-6 for the worktree holding $PWD (none outside one). The cd hook (chpwd), so
+# `cd dir && npm run dev` gets dir's ports.
+#endif
 _shards_chpwd() {
 #if zsh
   \builtin emulate -L zsh
@@ -49,11 +53,9 @@ _shards_chpwd() {
   # nothing to do. As the one checked last (back into the worktree just left): its
   # entries are known.
   if [[ $_shards_data != "${_shards_applied-}" || $_shards_wt != "${_shards_applied_wt-}" ]]; then
-    if [[ -z $_shards_data ]]; then
-      _shards_keys=' '
-    elif [[ $_shards_data == "${_shards_checked-}" && $_shards_wt == "${_shards_checked_wt-}" ]]; then
-      _shards_entries=(${_shards_checked_entries[@]+"${_shards_checked_entries[@]}"}) _shards_keys=$_shards_checked_keys
-    else
+    if [[ $_shards_data == "${_shards_checked-}" && $_shards_wt == "${_shards_checked_wt-}" ]]; then
+      _shards_entries=(${_shards_checked_entries[@]+"${_shards_checked_entries[@]}"}) _shards_keys=${_shards_checked_keys- }
+    elif [[ -n $_shards_data ]]; then
       _shards_check
 #if bash
       _shards_checked=$_shards_data _shards_checked_wt=$_shards_wt _shards_checked_keys=$_shards_keys
@@ -331,14 +333,17 @@ _shards_install() {
 }
 
 # Names left from an environment (never exported by us) would fool the first reload.
-\builtin unset -v _shards_pwd _shards_oldpwd _shards_applied _shards_applied_wt _shards_checked _shards_checked_wt _shards_exported
+\builtin unset -v _shards_pwd _shards_oldpwd _shards_applied _shards_applied_wt _shards_exported \
+  _shards_checked _shards_checked_wt _shards_checked_keys _shards_checked_entries
 # Tells `shards doctor` that the integration is loaded in this shell: the shell level says
 # which shell, so a shell started from here without the integration does not inherit it.
 \builtin export SHARDS_SHELL="bash:${SHLVL-}"
 _shards_install
 #elif zsh
 
-\builtin unset _shards_pwd _shards_applied _shards_applied_wt _shards_checked _shards_checked_wt _shards_exported
+# Names left from an environment (never exported by us) would fool the first reload.
+\builtin unset _shards_pwd _shards_applied _shards_applied_wt _shards_exported \
+  _shards_checked _shards_checked_wt _shards_checked_keys _shards_checked_entries
 # Tells `shards doctor` that the integration is loaded in this shell: the shell level says
 # which shell, so a shell started from here without the integration does not inherit it.
 \builtin export SHARDS_SHELL="zsh:${SHLVL-}"
