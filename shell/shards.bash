@@ -58,7 +58,8 @@ _shards_chpwd() {
   # entries are known.
   if [[ $_shards_data != "${_shards_applied-}" || $_shards_wt != "${_shards_applied_wt-}" ]]; then
     if [[ $_shards_data == "${_shards_checked-}" && $_shards_wt == "${_shards_checked_wt-}" ]]; then
-      _shards_entries=(${_shards_checked_entries[@]+"${_shards_checked_entries[@]}"}) _shards_keys=${_shards_checked_keys- }
+      _shards_entries=(${_shards_checked_entries[@]+"${_shards_checked_entries[@]}"})
+      _shards_keys=${_shards_checked_keys- }
     elif [[ -n $_shards_data ]]; then
       _shards_check
       _shards_checked=$_shards_data _shards_checked_wt=$_shards_wt _shards_checked_keys=$_shards_keys
@@ -165,7 +166,8 @@ _shards_apply() {
 # an array of several commands (bash 5.1+ runs each; before 5.1 only the first).
 _shards_install() {
   local entry
-  if [[ -n ${PROMPT_COMMAND+set} ]] && ((BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 501 && ${#PROMPT_COMMAND[@]} > 1)); then
+  if [[ -n ${PROMPT_COMMAND+set} ]] &&
+    ((BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 501 && ${#PROMPT_COMMAND[@]} > 1)); then
     for entry in "${PROMPT_COMMAND[@]}"; do
       [[ $entry != *_shards_hook* ]] || return 0
     done

@@ -50,7 +50,8 @@ _shards_chpwd() {
   # entries are known.
   if [[ $_shards_data != "${_shards_applied-}" || $_shards_wt != "${_shards_applied_wt-}" ]]; then
     if [[ $_shards_data == "${_shards_checked-}" && $_shards_wt == "${_shards_checked_wt-}" ]]; then
-      _shards_entries=(${_shards_checked_entries[@]+"${_shards_checked_entries[@]}"}) _shards_keys=${_shards_checked_keys- }
+      _shards_entries=(${_shards_checked_entries[@]+"${_shards_checked_entries[@]}"})
+      _shards_keys=${_shards_checked_keys- }
     elif [[ -n $_shards_data ]]; then
       _shards_check
       typeset -g _shards_checked=$_shards_data _shards_checked_wt=$_shards_wt _shards_checked_keys=$_shards_keys
