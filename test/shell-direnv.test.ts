@@ -45,9 +45,10 @@ function allow(sb: Sandbox, dir: string, PATH: string): void {
 }
 
 /** What `direnv export json` would export in `dir`. */
-function direnvExport(sb: Sandbox, dir: string, env: NodeJS.ProcessEnv): { vars: Vars; stderr: string } {
+function direnvExport(sb: Sandbox, dir: string, env: NodeJS.ProcessEnv): { vars: Vars; all: Vars; stderr: string } {
   const r = spawnSync("direnv", ["export", "json"], { cwd: dir, env: { ...sb.env, ...env }, encoding: "utf8" });
-  return { vars: r.stdout.trim() ? shardVars(JSON.parse(r.stdout)) : {}, stderr: r.stderr };
+  const all: Vars = r.stdout.trim() ? JSON.parse(r.stdout) : {};
+  return { vars: shardVars(all), all, stderr: r.stderr };
 }
 
 test("15.8 direnv: a config change (names) is applied at the next prompt", async () => {
@@ -153,6 +154,22 @@ test("15.8 direnv: a config change that cannot be applied keeps the ports shards
   assert.equal(out.vars, { SHARD_PORT_RANGE_START: "3010", SHARD_ROOT: main }, out.stderr);
   const lines = out.stderr.replace(/\x1b\[[0-9;]*m/g, "").split("\n").filter((l) => l.includes("shards:"));
   assert.equal(lines, ["direnv: shards: allocate failed: shards: the registry is locked"], out.stderr);
+  rmSync(sb.dir, { recursive: true, force: true, maxRetries: 10 });
+});
+
+test("15.10 direnv: use shards under strict_env (set -euo pipefail), failglob and nocasematch", () => {
+  if (!need("direnv")) return;
+  const sb = sandbox();
+  const PATH = shardsOnPath(sb, "#!/bin/sh\necho 'shards must not run: shards.env exists' >&2\nexit 1\n");
+  const main = direnvRepo(sb, PATH, "strict repo");
+  writeFileSync(join(main, ".envrc"), "strict_env\nshopt -s failglob nocasematch\nIFS=:\nuse shards\necho done >&2\n");
+  allow(sb, main, PATH);
+  writeFileSync(join(main, ".git/shards.env"), `SHARD_PORT_RANGE_START=3010\nport=5\nshard_lower=1\nSHARD_ROOT=${main}\n`);
+  const out = direnvExport(sb, main, { PATH });
+  assert.equal(out.vars, { SHARD_PORT_RANGE_START: "3010", SHARD_ROOT: main }, out.stderr);
+  assert.match(out.stderr, /done/, "the .envrc ran to its end");
+  assert.is(out.all.port, undefined, "lower-case port exported under nocasematch");
+  assert.is(out.all.shard_lower, undefined, "lower-case shard_lower exported under nocasematch");
   rmSync(sb.dir, { recursive: true, force: true, maxRetries: 10 });
 });
 
