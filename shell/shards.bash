@@ -48,8 +48,9 @@ _shards_hook() {
 
 # Steps 1-6 for the worktree holding $PWD (none outside one).
 _shards_chpwd() {
-  local _shards_gitdir='' _shards_wt='' _shards_data='' _shards_keys=' ' _shards_nocase=''
+  local _shards_gitdir='' _shards_wt='' _shards_data='' _shards_keys=' '
   local -a _shards_entries
+  local _shards_nocase=''
   # Patterns in [[ ]] and case below are meant case-sensitive.
   if \builtin shopt -q nocasematch; then _shards_nocase=1; \builtin shopt -u nocasematch; fi
   if _shards_find_gitdir "$PWD"; then _shards_read "$_shards_gitdir/shards.env"; fi

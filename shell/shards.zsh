@@ -42,7 +42,7 @@ _shards_hook() {
 _shards_chpwd() {
   \builtin emulate -L zsh
   typeset -g _shards_pwd=$PWD
-  local _shards_gitdir='' _shards_wt='' _shards_data='' _shards_keys=' ' _shards_nocase=''
+  local _shards_gitdir='' _shards_wt='' _shards_data='' _shards_keys=' '
   local -a _shards_entries
   if _shards_find_gitdir "$PWD"; then _shards_read "$_shards_gitdir/shards.env"; fi
   # The same file in the same worktree as the one applied last (a cd within a worktree):

@@ -42,9 +42,10 @@ _shards_chpwd() {
   \builtin emulate -L zsh
   typeset -g _shards_pwd=$PWD
 #endif
-  local _shards_gitdir='' _shards_wt='' _shards_data='' _shards_keys=' ' _shards_nocase=''
+  local _shards_gitdir='' _shards_wt='' _shards_data='' _shards_keys=' '
   local -a _shards_entries
 #if bash
+  local _shards_nocase=''
   # Patterns in [[ ]] and case below are meant case-sensitive.
   if \builtin shopt -q nocasematch; then _shards_nocase=1; \builtin shopt -u nocasematch; fi
 #endif
