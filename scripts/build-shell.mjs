@@ -13,15 +13,22 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SRC = join(ROOT, "shell/src");
 
 /** SPEC's "Environment of a worktree": what a key and its value must be. */
+const KEY_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+const DIGITS = "0123456789";
+const MAX_DIGITS = "5";
+const NAME_FIRST = "abcdefghijklmnopqrstuvwxyz0123456789";
+const NAME_CHARS = `${NAME_FIRST}_-`;
+// Spelt out, no ranges: neither a locale nor nocasematch can widen them. The sh snippets
+// match with the lists, fish with the regular expressions made of the same lists.
 const CHECKS = {
-  // ^(SHARD_[A-Z0-9_]+|PORT)$, spelt out (no ranges: a locale or nocasematch cannot widen them).
-  KEY_CHARS: "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_",
-  KEY_RE: "^(SHARD_[A-Z0-9_]+|PORT)$",
-  DIGITS: "0123456789",
-  DIGITS_RE: "^[0-9]{1,5}$",
-  NAME_FIRST: "abcdefghijklmnopqrstuvwxyz0123456789",
-  NAME_CHARS: "abcdefghijklmnopqrstuvwxyz0123456789_-",
-  NAME_RE: "^[a-z0-9][a-z0-9_-]*$",
+  KEY_CHARS,
+  DIGITS,
+  MAX_DIGITS,
+  NAME_FIRST,
+  NAME_CHARS,
+  KEY_RE: `^(SHARD_[${KEY_CHARS}]+|PORT)$`,
+  DIGITS_RE: `^[${DIGITS}]{1,${MAX_DIGITS}}$`,
+  NAME_RE: `^[${NAME_FIRST}][${NAME_CHARS}]*$`,
 };
 
 const SHELLS = [
@@ -32,7 +39,7 @@ const SHELLS = [
 ];
 
 /** Keeps the lines meant for `shell`: `#if a b`, `#elif c`, `#else`, `#endif`, nested or not. */
-export function select(text, shell, file) {
+function select(text, shell, file) {
   const out = [];
   const frames = []; // one per open #if: does its branch keep lines, was a branch taken
   const keeping = () => frames.every((f) => f.keep);
@@ -63,7 +70,7 @@ function fill(text, shell, file) {
   });
 }
 
-export function render(shell) {
+function render(shell) {
   const { src } = SHELLS.find((s) => s.shell === shell);
   const text = readFileSync(join(SRC, src), "utf8");
   return `${fill(select(text, shell, src), shell, src).trimEnd()}\n`;

@@ -99,15 +99,15 @@ function _shards_check
         set -l kv (string split -m 1 -- = "$line")
         set -l key $kv[1]
         set -l value $kv[2]
-        string match -qr -- '^(SHARD_[A-Z0-9_]+|PORT)$' "$key"; or continue
+        string match -qr -- '^(SHARD_[ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_]+|PORT)$' "$key"; or continue
         switch $key
             case SHARD_ROOT
                 string match -q -- '/*' "$value"; or continue
                 set root "$value"
             case SHARD_NAME
-                string match -qr -- '^[a-z0-9][a-z0-9_-]*$' "$value"; or continue
+                string match -qr -- '^[abcdefghijklmnopqrstuvwxyz0123456789][abcdefghijklmnopqrstuvwxyz0123456789_-]*$' "$value"; or continue
             case '*'
-                string match -qr -- '^[0-9]{1,5}$' "$value"; or continue
+                string match -qr -- '^[0123456789]{1,5}$' "$value"; or continue
         end
         set -a _shards_keys "$key"
         set -a _shards_values "$value"
@@ -127,7 +127,7 @@ function _shards_apply
         builtin contains -- $key $keys; or set -a keys $key
     end
     for key in $_SHARDS_KEYS
-        string match -qr -- '^(SHARD_[A-Z0-9_]+|PORT)$' "$key"; or continue
+        string match -qr -- '^(SHARD_[ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_]+|PORT)$' "$key"; or continue
         builtin contains -- $key $keys; and continue
         set -l old _SHARDS_OLD_$key
         if set -q $old

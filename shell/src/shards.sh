@@ -246,7 +246,7 @@ _shards_check() {
     case $key in
     SHARD_ROOT) [[ $value == /* ]] || continue; root=$value ;;
     SHARD_NAME) [[ $value == [@NAME_FIRST@]* && $value != *[!@NAME_CHARS@]* ]] || continue ;;
-    *) [[ -n $value && ${#value} -le 5 && $value != *[!@DIGITS@]* ]] || continue ;;
+    *) [[ -n $value && ${#value} -le @MAX_DIGITS@ && $value != *[!@DIGITS@]* ]] || continue ;;
     esac
     _shards_entries+=("$key=$value")
     [[ $_shards_keys == *" $key "* ]] || _shards_keys+="$key "
