@@ -31,3 +31,5 @@ await build({
   logLevel: "warning",
 });
 chmodSync("dist/cli.cjs", 0o755);
+// The shell snippets, from their one source (shell/src/).
+await import("./build-shell.mjs");

@@ -164,7 +164,8 @@ for (const shell of SHELLS) {
   test(`${shell}: a tampered shards.env is read as data: nothing runs, PATH stays`, async () => {
     if (!need("tmux", shell)) return;
     const sb = sandbox();
-    const main = repo(sb, "tampered");
+    // SHARD_ROOT must name the worktree (rule 10): its path has what a shell would run.
+    const main = repo(sb, "tampered $(touch x) `touch y` ; \"' \\n \\");
     const pwned = join(sb.dir, "pwned");
     const t = (n: number) => `${pwned}${n}`;
     writeFileSync(
@@ -187,7 +188,7 @@ for (const shell of SHELLS) {
         "LD_PRELOAD=/evil.so",
         `PORT=$(touch ${t(6)})3000`,
         "SHARD_PORT_WEB=3011",
-        `SHARD_ROOT=/x $(touch ${t(7)}) \`touch ${t(8)}\` ; touch ${t(9)} "' \\n \\`,
+        `SHARD_ROOT=${main}`,
         "garbage without equals",
         "SHARD_LAST=3012", // no newline at the end of the file
       ].join("\n"),
@@ -198,16 +199,16 @@ for (const shell of SHELLS) {
       const env = await sh.env();
       assert.equal(shardVars(env), {
         SHARD_PORT_WEB: "3011",
-        SHARD_ROOT: `/x $(touch ${t(7)}) \`touch ${t(8)}\` ; touch ${t(9)} "' \\n \\`,
+        SHARD_ROOT: main,
         SHARD_LAST: "3012",
       });
       assert.is(env.PATH, path, "PATH untouched");
       assert.is(env.LD_PRELOAD, undefined);
-      for (let i = 1; i <= 9; i++) assert.not.ok(existsSync(t(i)), `${t(i)} was created: data ran`);
-      assert.not.ok(existsSync(join(main, "y")), "data ran");
+      for (let i = 1; i <= 6; i++) assert.not.ok(existsSync(t(i)), `${t(i)} was created: data ran`);
+      for (const f of ["y", "x"]) assert.not.ok(existsSync(join(main, f)) || existsSync(join(sb.dir, f)), "data ran");
       await sh.run(`cd ${sh.q(sb.dir)}`);
       assert.equal(shardVars(await sh.env()), {});
-      for (let i = 1; i <= 9; i++) assert.not.ok(existsSync(t(i)), `${t(i)} was created: data ran`);
+      for (let i = 1; i <= 6; i++) assert.not.ok(existsSync(t(i)), `${t(i)} was created: data ran`);
     });
   });
 

@@ -143,10 +143,15 @@ async function checkPorts(): Promise<Check[]> {
 
 const SHELLS = ["bash", "zsh", "fish", "direnv"];
 
-/** The snippets export SHARDS_SHELL when loaded; the fix names the user's own shell. */
+/**
+ * The snippets export SHARDS_SHELL=<shell>:<SHLVL> when loaded (direnv: `direnv`); a shell
+ * started from there has another SHLVL, so it does not count unless it loaded them too.
+ * The fix names the user's own shell.
+ */
 function checkShell(env: NodeJS.ProcessEnv): Check {
-  const active = env.SHARDS_SHELL;
-  if (active && SHELLS.includes(active)) return pass("shell", `shell integration active (${active})`);
+  const [active, level] = (env.SHARDS_SHELL ?? "").split(":");
+  const here = level === undefined || level === (env.SHLVL ?? "");
+  if (active && SHELLS.includes(active) && here) return pass("shell", `shell integration active (${active})`);
   // Scripts, CI and agents have no prompt to hook: they use `shards exec` or `shards env`.
   if (!isatty(0)) return pass("shell", "not a terminal: shell integration not checked (scripts use `shards exec`)");
   const shell = basename(env.SHELL ?? "");
@@ -156,7 +161,8 @@ function checkShell(env: NodeJS.ProcessEnv): Check {
       : shell === "zsh" || shell === "bash"
         ? `add \`eval "$(shards hook ${shell})"\` to ~/.${shell}rc`
         : 'add `eval "$(shards hook bash)"` to your shell\'s startup file';
-  return fail("shell", "no shell integration in this shell (SHARDS_SHELL is not set)", `${setup} and open a new shell, or put \`use shards\` in .envrc (direnv)`);
+  const why = env.SHARDS_SHELL ? `SHARDS_SHELL=${env.SHARDS_SHELL} was set by another shell` : "SHARDS_SHELL is not set";
+  return fail("shell", `no shell integration in this shell (${why})`, `${setup} and open a new shell, or put \`use shards\` in .envrc (direnv)`);
 }
 
 export default defineCommand({

@@ -8,7 +8,14 @@ const FILES = { bash: "shards.bash", zsh: "shards.zsh", fish: "shards.fish", dir
 
 export default defineCommand({
   meta: { name: "hook", description: "Print the shell integration: eval \"$(shards hook zsh)\"" },
-  args: { shell: { type: "positional", required: true, description: "bash, zsh, fish or direnv" } },
+  args: {
+    shell: {
+      type: "positional",
+      required: true,
+      // direnv reads its lib dir from XDG_CONFIG_HOME, as its stdlib does.
+      description: 'bash, zsh, fish or direnv (shards hook direnv > "${XDG_CONFIG_HOME:-$HOME/.config}/direnv/lib/shards.sh")',
+    },
+  },
   run({ args }) {
     const file = FILES[args.shell as keyof typeof FILES];
     if (!file) throw new UsageError(`unknown shell ${JSON.stringify(args.shell)}: use bash, zsh, fish or direnv`);
