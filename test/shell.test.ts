@@ -437,13 +437,13 @@ test("direnv: a worktree without a range gets one on first load (the real CLI); 
     // direnv runs at the prompt that follows, so this waits for it (node may be slow to start).
     const env = await sh.env(30_000);
     assert.ok(existsSync(envFile), "use shards allocated: shards.env written");
-    assert.equal(shardVars(env), range(3000, 10, d.linked));
+    assert.equal(shardVars(env), range(3000, 10, d.linked, { SHARD_NAME: "direnv-linked-wt" }));
     assert.ok(readFileSync(sb.registry, "utf8").includes("direnv linked wt"), "the registry holds the worktree");
 
     // direnv compares modification times to the second: let one pass since the load.
     await new Promise((r) => setTimeout(r, 1100));
     await sh.run("shards release && shards allocate --count 5 > /dev/null", 30_000);
-    assert.equal(shardVars(await sh.env(30_000)), range(3000, 5, d.linked), "release + allocate seen at the next prompt");
+    assert.equal(shardVars(await sh.env(30_000)), range(3000, 5, d.linked, { SHARD_NAME: "direnv-linked-wt" }), "release + allocate seen at the next prompt");
 
     // The file rewritten by anyone (a newer modification time): seen at the next prompt.
     writeEnv(gitDir(sb, d.linked), range(3200, 4, d.linked));
