@@ -18,7 +18,8 @@ export interface Traced {
  */
 export function straced(sb: Sandbox, cwd: string, args: string[], inject: string[], extra: string[] = []): Traced {
   const syscalls = [...new Set(inject.map((spec) => spec.split(":")[0]))].join(",");
-  const options = ["-f", "-qq", ...extra, "-e", `trace=${syscalls}`, ...inject.flatMap((spec) => ["-e", `inject=${spec}`])];
+  const injections = inject.flatMap((spec) => ["-e", `inject=${spec}`]);
+  const options = ["-f", "-qq", ...extra, "-e", `trace=${syscalls}`, ...injections];
   if (!extra.includes("-o")) options.unshift("-o", "/dev/null");
   const strace = spawn("strace", [...options, process.execPath, CLI, ...args], { cwd, env: sb.env });
   let stdout = "";
@@ -54,7 +55,7 @@ export async function waitFor(condition: () => boolean, what: string, ms = 20_00
 /** True once some process is writing the registry: its temp file is there. */
 export function writingRegistry(sb: Sandbox, pid?: number): boolean {
   if (!existsSync(sb.shardsHome)) return false;
-  const temp = pid === undefined ? /^registry\.json\.\d+\.\d+\.tmp$/ : new RegExp(`^registry\\.json\\.${pid}\\.\\d+\\.tmp$`);
+  const temp = new RegExp(`^registry\\.json\\.${pid ?? "\\d+"}\\.\\d+\\.tmp$`);
   return readdirSync(sb.shardsHome).some((name) => temp.test(name));
 }
 
@@ -87,7 +88,8 @@ function exported(gitDir: string): Range | null {
   const file = join(gitDir, "shards.env");
   if (!existsSync(file)) return null;
   const vars = Object.fromEntries(readFileSync(file, "utf8").split("\n").map((line) => line.split("=")));
-  return { start: Number(vars.SHARD_PORT_RANGE_START), end: Number(vars.SHARD_PORT_RANGE_END), count: Number(vars.SHARD_PORT_COUNT) };
+  const [start, end] = ["START", "END"].map((k) => Number(vars[`SHARD_PORT_RANGE_${k}`]));
+  return { start, end, count: Number(vars.SHARD_PORT_COUNT) };
 }
 
 /**
@@ -107,8 +109,9 @@ export function assertCoherent(sb: Sandbox, gitDirs: string[]): (Range & { gitDi
   }
   for (const [i, a] of exports.entries())
     for (const b of exports.slice(i + 1))
-      assert.ok(a.end < b.start || b.end < a.start, `${a.gitDir} and ${b.gitDir} both export ${Math.max(a.start, b.start)}`);
+      assert.ok(a.end < b.start || b.end < a.start, `${a.gitDir} and ${b.gitDir} both export ${b.start}`);
   for (const [i, a] of records.entries())
-    for (const b of records.slice(i + 1)) assert.ok(a.end < b.start || b.end < a.start, `records overlap at ${a.start}`);
+    for (const b of records.slice(i + 1))
+      assert.ok(a.end < b.start || b.end < a.start, `records overlap at ${a.start}`);
   return records;
 }

@@ -19,7 +19,10 @@ function start(sb: Sandbox, cwd: string): { child: ChildProcess; done: Promise<O
   const child = spawn(process.execPath, [CLI, "allocate"], { cwd, env: sb.env, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
-  return { child, done: new Promise((done) => child.on("close", (status, signal) => done({ status, signal, stderr }))) };
+  const done = new Promise<Outcome>((resolve) =>
+    child.on("close", (status, signal) => resolve({ status, signal, stderr })),
+  );
+  return { child, done };
 }
 
 /** A process that was not killed either got its range or said in one line who holds the lock. */
@@ -64,7 +67,8 @@ test("30 parallel allocations over three repos, under a SIGSTOP storm and then a
   assertEndedWell(await Promise.all([holder.done, ...stalled]));
   assertCoherent(sb, gitDirs);
 
-  // The kill -9 storm: half of them (a new allocation or a repeated one) are killed, at any moment from start-up to the write.
+  // The kill -9 storm: half of them (a new allocation or a repeated one) are killed, at any
+  // moment from start-up to the write.
   const killed = worktrees.map((dir) => {
     const run = start(sb, dir);
     if (Math.random() < 0.5) setTimeout(() => run.child.kill("SIGKILL"), 50 + Math.random() * 800);

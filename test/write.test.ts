@@ -2,7 +2,18 @@
 // previous registry is kept as registry.json.bak (and used when the registry is damaged),
 // and processes killed mid-write leave no temp files for good.
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -34,8 +45,8 @@ function liveRegistry(dir: string, count: number): string {
   const lines = Array.from({ length: count }, (_, i) => {
     const path = join(dir, "live", `worktree-${i}`);
     mkdirSync(join(path, ".git"), { recursive: true });
-    const record = { gitDir: join(path, ".git"), path, branch: `b${i}`, repo: path, names: [], start: 10000 + i * 10, end: 10009 + i * 10, count: 10 };
-    return JSON.stringify(record);
+    const start = 10000 + i * 10;
+    return JSON.stringify({ gitDir: join(path, ".git"), path, branch: `b${i}`, repo: path, names: [], start, end: start + 9, count: 10 });
   });
   return `{"version":1,"allocations":[\n${lines.join(",\n")}\n]}\n`;
 }
@@ -66,7 +77,8 @@ test("the previous registry is kept as registry.json.bak, and a registry emptied
   const [a, b, c] = ["a", "b", "c"].map((n) => repo(sb, n));
   for (const dir of [a, b, c]) assert.is(shards(sb, dir, ["allocate"]).status, 0);
   const backup = `${sb.registry}.bak`;
-  assert.equal(JSON.parse(readFileSync(backup, "utf8")).allocations.map((r: { start: number }) => r.start), [3000, 3010]);
+  const kept = JSON.parse(readFileSync(backup, "utf8")).allocations;
+  assert.equal(kept.map((r: { start: number }) => r.start), [3000, 3010]);
   writeFileSync(sb.registry, "");
   const r = shards(sb, a, ["list", "--all", "--json"]);
   assert.is(r.status, 0, r.stderr);
