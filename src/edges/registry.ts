@@ -132,15 +132,16 @@ function withLock<T>(path: string, fn: (lock: Lock) => T): T {
 const backupPath = (path: string) => `${path}.bak`;
 
 /**
- * Keeps the registry about to be replaced as registry.json.bak: a hard link, one call, no
- * copy. A second line of defence only: where it fails (no registry yet, a filesystem
- * without hard links) the write goes on.
+ * Keeps the registry about to be replaced as registry.json.bak: a hard link, no copy,
+ * renamed over the previous .bak, which thus stays when there is no registry to keep. A
+ * second line of defence only: where it fails (a filesystem without hard links) the
+ * write goes on.
  */
 function keepBackup(path: string): void {
-  const backup = backupPath(path);
+  const link = `${path}.${process.pid}.bak.tmp`;
   try {
-    rmSync(backup, { force: true });
-    linkSync(path, backup);
+    linkSync(path, link);
+    renameSync(link, backupPath(path));
   } catch {
     // No backup this time.
   }
