@@ -117,7 +117,8 @@ function withLock<T>(path: string, fn: (lock: Lock) => T): T {
   } catch (error) {
     if (error instanceof LockTimeout) {
       const holder = error.holder === null ? "an older shards" : `pid ${error.holder}`;
-      throw new RegistryError(`registry ${path} is locked by ${holder} (lock ${lockPath}); gave up waiting after 9 s`);
+      const stuck = error.holder === null ? `remove ${lockPath}` : `end pid ${error.holder}`;
+      throw new RegistryError(`registry ${path} is locked by ${holder} (lock ${lockPath}), busy for 9 s; if it is stuck, ${stuck}`);
     }
     const code = (error as NodeJS.ErrnoException).code;
     throw new RegistryError(`cannot lock ${path} (${code}); make ${dirname(path)} writable or set SHARDS_HOME`);
