@@ -29,7 +29,7 @@ import { join } from "node:path";
 import { readText } from "./files.ts";
 
 /** The longest wait for the lock: with node's start on top, no wait lasts more than 10 s. */
-const WAIT_MS = 9000;
+export const WAIT_MS = 9000;
 /** A lock file of an older shards names no holder: it is removed once it has stood unchanged this long. */
 const OLD_LOCK_MS = 5000;
 

@@ -17,7 +17,7 @@ import {
 } from "../core/records.ts";
 import { ConfigError, RegistryError } from "../errors.ts";
 import { makeDirectory, readText, writeFileAtomic } from "./files.ts";
-import { type Lock, LockLost, LockTimeout, acquireLock, isAlive } from "./lock.ts";
+import { type Lock, LockLost, LockTimeout, WAIT_MS, acquireLock, isAlive } from "./lock.ts";
 import { logger } from "../output.ts";
 
 /** A relative SHARDS_HOME would make one registry per directory (and ranges given twice). */
@@ -93,9 +93,15 @@ function keepAside(state: RegistryState, restored: number): void {
   renameSync(state.path, kept);
   const more = state.problems.length > 1 ? ` and ${state.problems.length - 1} more problems` : "";
   const backup = restored > 0 ? ` (${restored} of them from ${basename(backupPath(state.path))})` : "";
-  logger.warn(
-    `registry ${state.path} was damaged (${state.problems[0]}${more}); kept it as ${kept} and recovered ${state.records.length + restored} allocations${backup}`,
-  );
+  const recovered = `recovered ${state.records.length + restored} allocations${backup}`;
+  logger.warn(`registry ${state.path} was damaged (${state.problems[0]}${more}); kept it as ${kept} and ${recovered}`);
+}
+
+function busy(path: string, lockPath: string, pid: number | null): string {
+  const holder = pid === null ? "an older shards" : `pid ${pid}`;
+  const stuck = pid === null ? `remove ${lockPath}` : `end pid ${pid}`;
+  const waited = `busy for ${WAIT_MS / 1000} s`;
+  return `registry ${path} is locked by ${holder} (lock ${lockPath}), ${waited}; if it is stuck, ${stuck}`;
 }
 
 /**
@@ -115,11 +121,7 @@ function withLock<T>(path: string, fn: (lock: Lock) => T): T {
   try {
     lock = acquireLock(lockPath);
   } catch (error) {
-    if (error instanceof LockTimeout) {
-      const holder = error.holder === null ? "an older shards" : `pid ${error.holder}`;
-      const stuck = error.holder === null ? `remove ${lockPath}` : `end pid ${error.holder}`;
-      throw new RegistryError(`registry ${path} is locked by ${holder} (lock ${lockPath}), busy for 9 s; if it is stuck, ${stuck}`);
-    }
+    if (error instanceof LockTimeout) throw new RegistryError(busy(path, lockPath, error.holder));
     const code = (error as NodeJS.ErrnoException).code;
     throw new RegistryError(`cannot lock ${path} (${code}); make ${dirname(path)} writable or set SHARDS_HOME`);
   }
