@@ -11,6 +11,7 @@ import {
   openSync,
   readFileSync,
   readdirSync,
+  rmSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
@@ -87,6 +88,11 @@ test("the previous registry is kept as registry.json.bak, and a registry emptied
   // The recovered registry keeps a's and b's ranges taken: a new worktree lands after them.
   const d = repo(sb, "d");
   assert.is(json(shards(sb, d, ["allocate", "--json"])).start, 3020);
+  // With no registry to keep (removed by hand), the write leaves the .bak as it was.
+  const previous = readFileSync(backup, "utf8");
+  rmSync(sb.registry);
+  assert.is(shards(sb, d, ["allocate"]).status, 0);
+  assert.is(readFileSync(backup, "utf8"), previous);
 });
 
 test("temp files of processes killed mid-write are removed by the next writer; a live process's are kept", async () => {
