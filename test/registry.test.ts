@@ -1,10 +1,11 @@
 // The registry under real concurrent processes, and damaged files kept aside.
-import { mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { overlaps } from "../src/core/records.ts";
-import { git, json, repo, sandbox, shards, shardsAsync } from "./_helpers.ts";
+import { CLI, git, json, repo, sandbox, shards, shardsAsync } from "./_helpers.ts";
 
 function registry(path: string) {
   return JSON.parse(readFileSync(path, "utf8"));
@@ -115,15 +116,30 @@ test("a registry path that is a directory is a one-line error", () => {
   assert.match(r.stderr, /is a directory/);
 });
 
-test("a lock left by a killed process stops blocking within seconds", () => {
+test("a relative SHARDS_HOME is refused in one line; a relative XDG_STATE_HOME is ignored", () => {
   const sb = sandbox();
   const main = repo(sb);
-  const lock = `${sb.registry}.lock`;
-  mkdirSync(lock, { recursive: true });
-  const old = new Date(Date.now() - 60_000);
-  utimesSync(lock, old, old);
+  const r = shards(sb, main, ["allocate"], { SHARDS_HOME: "~/.shards" });
+  assert.is(r.status, 1);
+  assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
+  assert.match(r.stderr, /SHARDS_HOME.*absolute/);
+  assert.is(existsSync(join(main, "~")), false);
+  const { SHARDS_HOME: _, ...env } = sb.env;
+  const relative = spawnSync(process.execPath, [CLI, "allocate"], { cwd: main, env: { ...env, XDG_STATE_HOME: "state" }, encoding: "utf8" });
+  assert.is(relative.status, 0, relative.stderr);
+  assert.is(existsSync(join(main, "state")), false);
+  assert.ok(existsSync(join(sb.home, ".local/state/shards/registry.json")));
+});
+
+test("a lock file left by an older shards (it names no holder) stops blocking within 10 s", () => {
+  const sb = sandbox();
+  const main = repo(sb);
+  mkdirSync(sb.shardsHome, { recursive: true });
+  writeFileSync(`${sb.registry}.lock`, "");
+  const started = Date.now();
   const r = shards(sb, main, ["allocate"]);
   assert.is(r.status, 0, r.stderr);
+  assert.ok(Date.now() - started < 10_000);
 });
 
 test.run();

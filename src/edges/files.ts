@@ -1,6 +1,7 @@
 // Writing files without surprises. Atomic replacement of a small file: a temp file beside
-// it, written, fsynced, renamed over it, so readers see the old bytes or the new ones, never
-// a part, whatever kills the writer. And a mkdir -p that gives up where Node's loops.
+// it, written to the last byte, fsynced, renamed over it, so readers see the old bytes or
+// the new ones, never a part, whatever kills the writer or fills the disk. And a mkdir -p
+// that gives up where Node's loops.
 // (Hand-written rather than write-file-atomic: that package loads node:crypto and
 // worker_threads, about 5 ms of every `git worktree add`; see bench/RESULTS.md.)
 import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
@@ -17,25 +18,41 @@ export function readText(file: string): string | null {
 
 let counter = 0;
 
-/**
- * Without `mode`, a file that exists keeps its mode; a new one gets 0644. `fsync: false` is
- * for copies that can be written again from the source of truth (shards.env).
- */
-export function writeFileAtomic(path: string, text: string, { mode, fsync = true }: { mode?: number; fsync?: boolean } = {}): void {
+interface WriteOptions {
+  /** Without it, a file that exists keeps its mode; a new one gets 0644. */
+  mode?: number;
+  /** false for copies that can be written again from the source of truth (shards.env). */
+  fsync?: boolean;
+  /** Runs when the new file is complete, right before it replaces the old one; throwing cancels. */
+  beforeRename?: () => void;
+}
+
+export function writeFileAtomic(path: string, text: string, options: WriteOptions = {}): void {
+  const { mode, fsync = true, beforeRename } = options;
   const temp = `${path}.${process.pid}.${counter++}.tmp`;
   let fd: number | undefined;
   try {
     fd = openSync(temp, "wx", 0o600);
     fchmodSync(fd, mode ?? existingMode(path) ?? 0o644);
-    writeSync(fd, text);
+    writeAll(fd, Buffer.from(text));
     if (fsync) fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
+    beforeRename?.();
     renameSync(temp, path);
   } catch (error) {
     if (fd !== undefined) closeSync(fd);
     rmSync(temp, { force: true });
     throw error;
+  }
+}
+
+/** write(2) may write less than asked (a disk that fills up): go on until all is written or it fails. */
+function writeAll(fd: number, bytes: Buffer): void {
+  for (let done = 0; done < bytes.length; ) {
+    const written = writeSync(fd, bytes, done, bytes.length - done);
+    if (written <= 0) throw Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
+    done += written;
   }
 }
 
