@@ -140,8 +140,8 @@ test("env: every format, --no-allocate, and a worktree moved with git worktree m
   assert.match(shards(sb, wt, ["env", "--format", "dotenv"]).stdout, "SHARD_PORT_RANGE_END=3009\n");
   assert.is(json(shards(sb, wt, ["env", "--no-allocate", "--format", "json"])).SHARD_PORT_RANGE_START, "3000");
   const bad = shards(sb, wt, ["env", "--format", "xml"]);
-  assert.is(bad.status, 1);
-  assert.match(bad.stdout + bad.stderr, "USAGE");
+  assert.equal([bad.status, bad.stdout], [2, ""]);
+  assert.match(bad.stderr, "USAGE");
 
   const moved = join(sb.dir, "moved");
   git(sb, main, "worktree", "move", wt, moved);
@@ -187,8 +187,8 @@ test("errors outside a repository are one line, no stack", () => {
     assert.is(r.stderr, `shards: not inside a git worktree: ${sb.home} (run shards inside a git repository)\n`);
   }
   const missing = shards(sb, sb.home, ["create"]);
-  assert.is(missing.status, 1);
-  assert.match(missing.stdout + missing.stderr, "BRANCH");
+  assert.equal([missing.status, missing.stdout], [2, ""]);
+  assert.match(missing.stderr, "BRANCH");
 });
 
 test("destroy: refuses the main worktree, keeps a dirty one without --force", () => {
@@ -238,8 +238,8 @@ test("--version, --help and unknown commands", () => {
   assert.is(help.status, 0);
   for (const c of ["allocate", "release", "create", "destroy", "list", "prune", "env", "exec", "hook"]) assert.match(help.stdout, c);
   const unknown = shards(sb, sb.home, ["frobnicate"]);
-  assert.is(unknown.status, 1);
-  assert.match(unknown.stderr, "Unknown command");
+  assert.is(unknown.status, 2);
+  assert.match(unknown.stderr, "unknown command frobnicate");
 });
 
 test.run();

@@ -11,7 +11,7 @@ export default defineCommand({
   meta: { name: "hook", description: "Print the shell integration: eval \"$(shards hook zsh)\"" },
   args: { shell: { type: "positional", required: true, description: "bash, zsh, fish or direnv" } },
   run({ args }) {
-    const file = FILES[args.shell as keyof typeof FILES];
+    const file = Object.hasOwn(FILES, args.shell) ? FILES[args.shell as keyof typeof FILES] : undefined;
     if (!file) throw new UsageError(`unknown shell ${JSON.stringify(args.shell)}: use bash, zsh, fish or direnv`);
     print(readFileSync(join(packageRoot(), "shell", file), "utf8"));
   },
