@@ -5,7 +5,7 @@
 import { isatty } from "node:tty";
 import type { ArgDef, CommandDef } from "citty";
 import pkg from "../package.json" with { type: "json" };
-import { UsageError, userMessage } from "./errors.ts";
+import { ShardsError, UsageError, userMessage } from "./errors.ts";
 import { logger, print, printToStderr } from "./output.ts";
 
 const commands = {
@@ -73,6 +73,14 @@ function usageProblem(command: CommandDef, args: string[]): string | undefined {
   return undefined;
 }
 
+function currentDirectory(): string {
+  try {
+    return process.cwd();
+  } catch {
+    throw new ShardsError("the current directory no longer exists; cd to one that does");
+  }
+}
+
 /** citty's own messages (an enum value it refuses) in our voice. */
 function cittyMessage(message: string): string {
   const invalid = /^Invalid value for argument: (--\S+) \((.*)\)\. Expected one of: (.*)\.$/.exec(message);
@@ -107,6 +115,8 @@ async function run(argv: string[]): Promise<void> {
       if (about !== undefined && !target) throw new UsageError(`unknown command ${about}`);
       return print(await usage(target));
     }
+    // Every command but `hook` starts from the current directory; without one, say so once.
+    if (name !== "hook") currentDirectory();
     const problem = usageProblem(command, own.slice(at + 1));
     if (problem) throw new UsageError(`${problem}${name === "exec" ? " (put the command after --)" : ""}`);
     await runCommand(main, { rawArgs: argv });

@@ -2,7 +2,7 @@
 // lock (lock.ts: a killed holder's lock goes stale in 5 s) and replaces the file
 // atomically (files.ts: temp file, fsync, rename). A damaged file is kept
 // aside, never deleted, and the tool goes on with what it recovered.
-import { readFileSync, renameSync } from "node:fs";
+import { renameSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import {
@@ -13,7 +13,7 @@ import {
   serializeRegistry,
 } from "../core/records.ts";
 import { RegistryError } from "../errors.ts";
-import { makeDirectory, writeFileAtomic } from "./files.ts";
+import { makeDirectory, readRegularFile, writeFileAtomic } from "./files.ts";
 import { LockTimeout, acquireLock } from "./lock.ts";
 import { logger } from "../output.ts";
 
@@ -35,11 +35,12 @@ export interface RegistryState {
 
 function readText(path: string): string | null {
   try {
-    return readFileSync(path, "utf8");
+    return readRegularFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return null;
     if (code === "EISDIR") throw new RegistryError(`${path} is a directory, not the registry file; move it away`);
+    if (code === "ENOTREG") throw new RegistryError(`${path} is not a regular file (a FIFO?), not the registry; move it away`);
     throw new RegistryError(`cannot read ${path} (${code}); check its permissions or set SHARDS_HOME`);
   }
 }
