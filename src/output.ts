@@ -46,6 +46,19 @@ export function printToStderr(text: string): void {
   write(2, text);
 }
 
+/** The one place a message gets its `shards: ` prefix. */
+function prefixed(message: string, type?: string): string {
+  return `shards: ${type === "warn" ? "warning: " : ""}${message}\n`;
+}
+
+/**
+ * A line for people on stdout: the hook's range line. git shows a hook's stdout on its
+ * stderr, and hook managers (lefthook) show what the command printed.
+ */
+export function announce(message: string): void {
+  write(1, prefixed(message));
+}
+
 let consola: ConsolaInstance | undefined;
 
 /** Made on first use: most runs (and the hook's) print no message at all. */
@@ -54,7 +67,7 @@ function messages(): ConsolaInstance {
     reporters: [
       {
         log({ type, args }) {
-          write(2, `shards: ${type === "warn" ? "warning: " : ""}${args.join(" ")}\n`);
+          write(2, prefixed(args.join(" "), type));
         },
       },
     ],
@@ -66,6 +79,4 @@ export const logger = {
   /** What the user asked for went wrong. */
   error: (message: string) => messages().error(message),
   warn: (message: string) => messages().warn(message),
-  /** A line of news, for people (the hook's range line inside git's output). */
-  info: (message: string) => messages().info(message),
 };
