@@ -51,6 +51,46 @@ test("create: --path, --from, --count, an existing branch, and bad input", () =>
   assert.match(taken.stderr, "already exists");
 });
 
+test("create: a branch checked out in another worktree is an error that names that worktree", () => {
+  const sb = sandbox();
+  const main = repo(sb);
+  assert.is(shards(sb, main, ["create", "alpha"]).status, 0);
+  const holder = join(sb.dir, "repo-alpha");
+  for (const args of [["create", "alpha"], ["create", "alpha", "--path", join(sb.dir, "elsewhere")], ["create", "main"]]) {
+    const r = shards(sb, main, args);
+    const where = args[1] === "main" ? main : holder;
+    assert.equal([r.status, r.stdout], [1, ""], args.join(" "));
+    assert.is(r.stderr, `shards: branch ${args[1]} is checked out in ${where}; pick another branch, or use that worktree\n`);
+  }
+  assert.not.ok(existsSync(join(sb.dir, "elsewhere")));
+});
+
+test("create --count with the hook installed: the hook's allocation has that count, the range is printed once", () => {
+  const sb = sandbox();
+  const main = repo(sb);
+  assert.is(shards(sb, main, ["install"]).status, 0);
+  const r = shards(sb, main, ["create", "x", "--count", "3"]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout, `${join(sb.dir, "repo-x")}\nx -> ports 3010-3012\n`);
+  assert.not.match(r.stderr, "shards:", "the hook's own line is not printed as well");
+  // git's lines as git prints them: "Preparing worktree" (stderr) before "HEAD is now at" (stdout).
+  assert.match(r.stderr, /^Preparing worktree \(new branch 'x'\)\nHEAD is now at /);
+  assert.equal(json(shards(sb, join(sb.dir, "repo-x"), ["allocate", "--json"])).count, 3);
+  // Without --count, the hook's range is the one create prints.
+  const plain = shards(sb, main, ["create", "y", "--json"]);
+  assert.equal([json(plain).start, json(plain).count], [3020, 10]);
+});
+
+test("allocate --count different from the range's size is an error that names the range", () => {
+  const sb = sandbox();
+  const main = repo(sb);
+  assert.is(shards(sb, main, ["allocate"]).status, 0);
+  const r = shards(sb, main, ["allocate", "--count", "5"]);
+  assert.equal([r.status, r.stdout], [1, ""]);
+  assert.is(r.stderr, "shards: this worktree has ports 3000-3009 (10 ports); run `shards release` first to get 5\n");
+  assert.is(shards(sb, main, ["allocate", "--count", "10"]).status, 0, "the same count is no change");
+});
+
 test("create: a full pool leaves no worktree and no branch behind", () => {
   const sb = sandbox({ SHARDS_MAX_PORT: "3009" });
   const main = repo(sb);

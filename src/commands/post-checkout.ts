@@ -4,10 +4,11 @@
 // warning line and exit 0 (a reader that is gone ends our output quietly, see output.ts).
 // Its output goes into git's own: messages, with the `shards:` prefix.
 import { ensureAllocation } from "../allocation.ts";
+import { parseCount } from "../edges/config.ts";
 import { NULL_IDS } from "../edges/worktree.ts";
 import { userMessage } from "../errors.ts";
 import { announce, logger } from "../output.ts";
-import { rangeLine, worktreeAndConfig } from "./_shared.ts";
+import { CREATE_COUNT_VAR, rangeLine, worktreeAndConfig } from "./_shared.ts";
 
 /** One line, inside git's output, whatever failed. */
 function reason(error: unknown): string {
@@ -18,12 +19,14 @@ function reason(error: unknown): string {
 async function postCheckout([previous]: string[]): Promise<void> {
   // The hook tests this already; a hook manager wired by hand might not.
   if (previous !== undefined && !NULL_IDS.includes(previous)) return;
+  // Under `shards create`: its --count, and create prints the range (or the error) itself.
+  const created = process.env[CREATE_COUNT_VAR];
   try {
     const { wt, config } = await worktreeAndConfig(undefined);
-    const shard = await ensureAllocation(wt, config);
-    announce(rangeLine(shard.record));
+    const shard = await ensureAllocation(wt, config, created ? parseCount(created, config) : undefined);
+    if (created === undefined) announce(rangeLine(shard.record));
   } catch (error) {
-    logger.warn(`no ports allocated: ${reason(error)}`);
+    if (created === undefined) logger.warn(`no ports allocated: ${reason(error)}`);
   }
 }
 
