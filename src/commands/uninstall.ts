@@ -1,32 +1,89 @@
-import { basename } from "node:path";
+import { existsSync, rmSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import { defineCommand } from "citty";
-import { PREVIOUS_SUFFIX, currentRuntime, hookState, hookTarget, uninstallHook } from "../edges/hooks.ts";
-import { findWorktree } from "../edges/worktree.ts";
+import { type HookTarget, PREVIOUS_SUFFIX, currentRuntime, hookState, hookTarget, uninstallHook } from "../edges/hooks.ts";
+import { readRecords, registryPath } from "../edges/registry.ts";
+import { type Worktree, envFilePath, findWorktree } from "../edges/worktree.ts";
+import { NotAWorktreeError } from "../errors.ts";
 import { logger, print } from "../output.ts";
+
+/** Takes our hook out of one target; the line that says what was done, or null when none was there. */
+function uninstallAt(target: HookTarget): string | null {
+  if (target.kind === "lefthook") {
+    // Never edit the user's lefthook config; say where our line is, if it is there.
+    const state = hookState(target, currentRuntime());
+    return state.installed ? `lefthook runs the git hooks in ${target.dir}; remove the shards post-checkout line from your lefthook config` : null;
+  }
+  const name = basename(target.file);
+  switch (uninstallHook(target)) {
+    case "removed":
+      return `removed the shards post-checkout hook from ${target.kind === "husky" ? target.file : target.dir}`;
+    case "restored":
+      return `removed the shards post-checkout hook from ${target.dir} and put back the one that was there`;
+    case "nothing":
+      return null;
+    case "foreign":
+      // Someone replaced our hook; theirs stays, and so does the one we kept aside.
+      logger.warn(`${target.file} is no longer shards' hook; left it, and left ${name}${PREVIOUS_SUFFIX} beside it for you to keep or delete`);
+      return null;
+  }
+}
+
+function here(): Worktree | null {
+  try {
+    return findWorktree(process.cwd());
+  } catch (error) {
+    if (error instanceof NotAWorktreeError) return null;
+    throw error;
+  }
+}
+
+/** One live worktree of each repository the registry knows (the hooks are per repository), and this one. */
+function knownRepositories(): Worktree[] {
+  const byRepo = new Map<string, Worktree>();
+  const current = here();
+  if (current) byRepo.set(current.repo, current);
+  for (const r of readRecords()) {
+    if (byRepo.has(r.repo) || !existsSync(r.path)) continue;
+    try {
+      const wt = findWorktree(r.path);
+      byRepo.set(wt.repo, wt);
+    } catch {
+      // A worktree that is no longer one: its repository's hook is out of our reach.
+    }
+  }
+  return [...byRepo.values()];
+}
+
+/** Everything on this machine: `npm uninstall -g git-shards` leaves the hooks and state behind. */
+function uninstallAll(): void {
+  const done = new Set<string>();
+  for (const wt of knownRepositories()) {
+    const target = hookTarget(wt);
+    const key = target.kind === "lefthook" ? target.dir : target.file;
+    if (done.has(key)) continue;
+    done.add(key);
+    const line = uninstallAt(target);
+    if (line) print(`${line}\n`);
+  }
+  let removed = 0;
+  for (const r of readRecords()) {
+    const file = envFilePath(r.gitDir);
+    if (!existsSync(file)) continue;
+    rmSync(file, { force: true });
+    removed++;
+  }
+  print(`removed ${removed} shards.env file${removed === 1 ? "" : "s"}\n`);
+  const state = dirname(registryPath());
+  print(`the registry is in ${state}: delete it (rm -r ${state}), then npm uninstall -g git-shards\n`);
+}
 
 export default defineCommand({
   meta: { name: "uninstall", description: "Remove the git hook and put back the one that was there" },
-  run() {
-    const target = hookTarget(findWorktree(process.cwd()));
-    if (target.kind === "lefthook") {
-      // Never edit the user's lefthook config; say where our line is, if it is there.
-      const state = hookState(target, currentRuntime());
-      if (state.installed) print(`lefthook runs the git hooks here; remove the shards post-checkout line from your lefthook config\n`);
-      else print("no shards hook installed\n");
-      return;
-    }
-    const outcome = uninstallHook(target);
-    const name = basename(target.file);
-    switch (outcome) {
-      case "removed":
-        return void print(`removed the shards post-checkout hook from ${target.kind === "husky" ? target.file : target.dir}\n`);
-      case "restored":
-        return void print(`removed the shards post-checkout hook from ${target.dir} and put back the one that was there\n`);
-      case "nothing":
-        return void print("no shards hook installed\n");
-      case "foreign":
-        // Someone replaced our hook; theirs stays, and so does the one we kept aside.
-        logger.warn(`${target.file} is no longer shards' hook; left it, and left ${name}${PREVIOUS_SUFFIX} beside it for you to keep or delete`);
-    }
+  args: { all: { type: "boolean", description: "Every repository on this machine, and every shards.env: before npm uninstall -g" } },
+  run({ args }) {
+    if (args.all) return uninstallAll();
+    const line = uninstallAt(hookTarget(findWorktree(process.cwd())));
+    print(`${line ?? "no shards hook installed"}\n`);
   },
 });
