@@ -54,6 +54,29 @@ test("help has no trailing spaces and no colour off a terminal", () => {
   }
 });
 
+test("doctor off a terminal says what it did not check", () => {
+  const sb = sandbox();
+  const main = repo(sb);
+  shards(sb, main, ["install"]);
+  const r = shards(sb, main, ["doctor"], { SHARDS_SHELL: "" });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout, "all good (git, hook, config, registry, stale); not checked: shell (not a terminal: scripts use `shards exec`)\n");
+});
+
+test("one voice: every message of ours starts with `shards: ` in lower case", () => {
+  const sb = sandbox();
+  const main = repo(sb);
+  const runs = [
+    shards(sb, sb.home, ["frobnicate"]),
+    shards(sb, sb.home, ["create"]),
+    shards(sb, sb.home, ["allocate"]),
+    shards(sb, main, ["env", "--format", "xml"]),
+    shards(sb, main, ["allocate", "--count", "0"]),
+    shards(sb, main, ["exec", "--", "no-such-command-xyz"]),
+  ];
+  for (const r of runs) assert.match(r.stderr.split("\n")[0]!, /^shards: [a-z-]/, r.stderr);
+});
+
 test("flag values and -- are not extra arguments", () => {
   const sb = sandbox();
   const main = repo(sb);
