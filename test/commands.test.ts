@@ -1,5 +1,5 @@
 // The commands end to end, in real repositories with real git.
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -144,13 +144,18 @@ test("allocate is stable, and release frees the range and removes shards.env", (
   const sb = sandbox();
   const main = repo(sb);
   const first = json(shards(sb, main, ["allocate", "--json"]));
-  const sub = join(main, "sub");
-  git(sb, main, "status");
-  rmSync(sub, { force: true, recursive: true });
   assert.equal(json(shards(sb, main, ["allocate", "--json", main])), first);
+  // Every command works from any directory inside the worktree.
+  const sub = join(main, "sub/deeper");
+  mkdirSync(sub, { recursive: true });
+  assert.equal(json(shards(sb, sub, ["allocate", "--json"])), first);
+  assert.equal(json(shards(sb, main, ["allocate", "--json", sub])), first);
+  assert.is(json(shards(sb, sub, ["env", "--format", "json"])).SHARD_ROOT, main);
+  assert.equal(json(shards(sb, sub, ["list", "--json"])).map((r: { path: string }) => r.path), [main]);
+  assert.is(shards(sb, sub, ["exec", "--", "sh", "-c", 'echo "$SHARD_PORT_RANGE_START"']).stdout, "3000\n");
   const envFile = join(main, ".git/shards.env");
   assert.match(readFileSync(envFile, "utf8"), /^SHARD_PORT_RANGE_START=3000\n/);
-  const released = shards(sb, main, ["release"]);
+  const released = shards(sb, sub, ["release"]);
   assert.equal([released.status, released.stdout], [0, "released ports 3000-3009 (main)\n"]);
   assert.not.ok(existsSync(envFile));
   const again = shards(sb, main, ["release"]);
@@ -263,7 +268,13 @@ test("exec: a signal to shards reaches the command, and shards dies of it too", 
     cwd: main,
     env: sb.env,
   });
-  await new Promise<void>((ready) => child.stdout.on("data", () => ready()));
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  // Never a hang: an exec that ends before its command is ready fails the test.
+  await new Promise<void>((ready, fail) => {
+    child.stdout.on("data", () => ready());
+    child.on("exit", (c, s) => fail(new Error(`exec ended first (${c ?? s}): ${stderr}`)));
+  });
   child.kill("SIGTERM");
   const [code, signal] = await new Promise<[number | null, string | null]>((done) => child.on("exit", (c, s) => done([c, s])));
   assert.equal([code, signal], [null, "SIGTERM"]);
