@@ -1,5 +1,8 @@
 // Typed errors. A ShardsError is the user's to fix: one line on stderr, exit 1, no stack.
-// Anything else is a bug and keeps its stack. `cli.ts` maps both in one place.
+// A UsageError is a wrong command line: the usage with it, exit 2. An error that the
+// system raised (a deleted current directory, a file where a directory should be) is the
+// environment's, also one line. Anything else is a bug and keeps its stack. main.ts maps
+// them all in one place (the hook's bundle, post-checkout.ts, turns each into a warning).
 
 export class ShardsError extends Error {
   override name = "ShardsError";
@@ -41,7 +44,22 @@ export class RegistryError extends ShardsError {
   override name = "RegistryError";
 }
 
-/** A wrong argument: cli.ts shows usage with it. */
+/** A wrong command line: main.ts prints the usage with it and exits 2. */
 export class UsageError extends ShardsError {
   override name = "UsageError";
+}
+
+/** `ENOTDIR: not a directory, open '/r/.git/hooks/post-checkout'` -> `cannot open /r/...: not a directory`. */
+function systemMessage(error: NodeJS.ErrnoException): string {
+  if (error.syscall === "uv_cwd") return "the current directory no longer exists; cd to one that does";
+  const what = error.message.replace(/^E[A-Z0-9]+: /, "").split(",")[0]!;
+  return `cannot ${error.syscall ?? "do that"}${error.path ? ` ${error.path}` : ""}: ${what} (${error.code})`;
+}
+
+/** The one line to show for an error that the user or the system caused; null for a bug. */
+export function userMessage(error: unknown): string | null {
+  if (error instanceof ShardsError) return error.message;
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (typeof code === "string" && /^E[A-Z0-9]+$/.test(code)) return systemMessage(error as NodeJS.ErrnoException);
+  return null;
 }

@@ -1,11 +1,12 @@
 // The CLI: citty wires the commands (each loaded only when it runs), and this file alone
-// turns errors into messages and exit codes. (The git hook's `post-checkout` never comes
-// here: cli.ts sends it to its own small bundle.)
+// checks the command line and turns errors into messages and exit codes: 2 for a usage
+// error (the error and the usage on stderr, nothing on stdout), 1 for any other error.
+// (The git hook's `post-checkout` never comes here: cli.ts sends it to its own small bundle.)
 import { isatty } from "node:tty";
 import type { ArgDef, CommandDef } from "citty";
 import pkg from "../package.json" with { type: "json" };
-import { ShardsError, UsageError } from "./errors.ts";
-import { print } from "./output.ts";
+import { ShardsError, UsageError, userMessage } from "./errors.ts";
+import { logger, print, printToStderr } from "./output.ts";
 
 const commands = {
   allocate: () => import("./commands/allocate.ts"),
@@ -24,9 +25,22 @@ const commands = {
   stop: () => import("./commands/stop.ts"),
 };
 
+/** `help [command]` is answered here (it needs the table above); listed with the others. */
+const help: CommandDef = {
+  meta: { name: "help", description: "Show the usage of shards or of one command" },
+  args: { command: { type: "positional", required: false, description: "A command" } },
+};
+
+/** The command of that name; own properties only, so `constructor` or `__proto__` is unknown. */
+async function lookup(name: string): Promise<CommandDef | undefined> {
+  if (name === "help") return help;
+  if (!Object.hasOwn(commands, name)) return undefined;
+  return (await commands[name as keyof typeof commands]()).default as CommandDef;
+}
+
 /** citty colours its usage unless NO_COLOR is set when it loads: no escapes into a pipe. */
 async function importCitty() {
-  const plain = !isatty(1) && process.env.NO_COLOR === undefined;
+  const plain = !(isatty(1) && isatty(2)) && process.env.NO_COLOR === undefined;
   if (plain) process.env.NO_COLOR = "1";
   const citty = await import("citty");
   // Not left set: `shards exec` passes our environment on to the command it runs.
@@ -34,15 +48,45 @@ async function importCitty() {
   return citty;
 }
 
-/** citty takes any --flag; a mistyped one (--jsno) must be a usage error, not ignored. */
-function unknownOption(command: CommandDef, args: string[]): string | undefined {
-  const known = new Set<string>();
-  for (const [key, arg] of Object.entries((command.args ?? {}) as Record<string, ArgDef>)) {
-    if (arg.type === "positional") continue;
-    known.add(key);
-    if (arg.type === "boolean") known.add(`no-${key}`);
+/**
+ * What citty would let through: an unknown option (a mistyped --jsno must not be ignored),
+ * an option without its value, or more arguments than the command takes. `exec` takes the
+ * rest of the line after `--`, which never reaches here.
+ */
+function usageProblem(command: CommandDef, args: string[]): string | undefined {
+  const defs = Object.entries((command.args ?? {}) as Record<string, ArgDef>);
+  const takesValue = new Set(defs.filter(([, d]) => d.type === "string" || d.type === "enum").map(([k]) => k));
+  const flags = new Set(takesValue);
+  for (const [key, def] of defs) if (def.type === "boolean") flags.add(key).add(`no-${key}`);
+  const room = defs.filter(([, d]) => d.type === "positional").length;
+  let positionals = 0;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg.startsWith("--")) {
+      const key = arg.slice(2).split("=")[0]!;
+      if (!flags.has(key)) return `unknown option ${arg}`;
+      if (takesValue.has(key) && !arg.includes("=") && ++i >= args.length) return `${arg} needs a value`;
+    } else if (/^-./.test(arg)) return `unknown option ${arg}`;
+    else if (++positionals > room) return `unexpected argument ${arg}`;
   }
-  return args.find((a) => /^-[a-zA-Z]/.test(a) || (a.startsWith("--") && !known.has(a.slice(2).split("=")[0])));
+  const missing = defs.find(([, d]) => d.type === "positional" && d.required);
+  if (missing && positionals === 0) return `missing argument <${missing[0]}>`;
+  return undefined;
+}
+
+function currentDirectory(): string {
+  try {
+    return process.cwd();
+  } catch {
+    throw new ShardsError("the current directory no longer exists; cd to one that does");
+  }
+}
+
+/** citty's own messages (an enum value it refuses) in our voice. */
+function cittyMessage(message: string): string {
+  const invalid = /^Invalid value for argument: (--\S+) \((.*)\)\. Expected one of: (.*)\.$/.exec(message);
+  if (invalid) return `invalid value for ${invalid[1]}: ${invalid[2]} (expected one of ${invalid[3]})`;
+  return message.charAt(0).toLowerCase() + message.slice(1);
 }
 
 async function run(argv: string[]): Promise<void> {
@@ -50,36 +94,41 @@ async function run(argv: string[]): Promise<void> {
   const own = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
   if (own.length === 1 && (own[0] === "--version" || own[0] === "-v")) return print(`${pkg.version}\n`);
 
-  const { defineCommand, runCommand, showUsage } = await importCitty();
+  const { defineCommand, renderUsage, runCommand } = await importCitty();
   const main = defineCommand({
     meta: { name: "shards", version: pkg.version, description: pkg.description },
-    subCommands: Object.fromEntries(
-      Object.entries(commands).map(([name, load]) => [name, () => load().then((m) => m.default as CommandDef)]),
-    ),
+    subCommands: Object.fromEntries([
+      ...Object.entries(commands).map(([name, load]) => [name, () => load().then((m) => m.default as CommandDef)]),
+      ["help", help],
+    ]),
   });
-  const name = own.find((a) => !a.startsWith("-"));
-  const usage = async () => {
-    const load = commands[name as keyof typeof commands];
-    if (load) await showUsage((await load()).default as CommandDef, main);
-    else await showUsage(main);
-  };
-  if (own.includes("--help") || own.includes("-h")) return usage();
+  const usage = async (command?: CommandDef) =>
+    `${(await renderUsage(command ?? main, command ? main : undefined)).replace(/[ \t]+$/gm, "")}\n`;
+
+  const at = own.findIndex((a) => !a.startsWith("-"));
+  const name = own[at];
+  const command = name === undefined ? undefined : await lookup(name);
   try {
-    const load = commands[name as keyof typeof commands];
-    const unknown = unknownOption(load ? ((await load()).default as CommandDef) : main, own.filter((a) => a !== name));
-    if (unknown) throw new UsageError(`unknown option ${unknown}${name === "exec" ? " (put the command after --)" : ""}`);
+    if (name !== undefined && !command) throw new UsageError(`unknown command ${name}`);
+    if (own.includes("--help") || own.includes("-h") || command === help || !command) {
+      const about = command === help ? own[at + 1] : undefined;
+      const target = about === undefined ? command === help ? undefined : command : await lookup(about);
+      if (about !== undefined && !target) throw new UsageError(`unknown command ${about}`);
+      return print(await usage(target));
+    }
+    // Every command but `hook` starts from the current directory; without one, say so once.
+    if (name !== "hook") currentDirectory();
+    const problem = usageProblem(command, own.slice(at + 1));
+    if (problem) throw new UsageError(`${problem}${name === "exec" ? " (put the command after --)" : ""}`);
     await runCommand(main, { rawArgs: argv });
   } catch (error) {
-    const err = error as Error;
-    if (err.name === "CLIError" || err instanceof UsageError) {
-      await usage();
-      process.stderr.write(`shards: ${err.message}\n`);
-    } else if (err instanceof ShardsError) {
-      process.stderr.write(`shards: ${err.message}\n`);
-    } else {
-      process.stderr.write(`shards: unexpected error (a bug; please report it):\n${err.stack ?? err}\n`);
-    }
-    process.exitCode = 1;
+    const fromCitty = (error as Error).name === "CLIError";
+    const usageError = fromCitty || error instanceof UsageError;
+    const message = fromCitty ? cittyMessage((error as Error).message) : userMessage(error);
+    if (message === null) logger.error(`unexpected error (a bug; please report it): ${(error as Error).stack ?? error}`);
+    else logger.error(message);
+    if (usageError) printToStderr(`\n${await usage(command === help ? undefined : command)}`);
+    process.exitCode = usageError ? 2 : 1;
   }
 }
 

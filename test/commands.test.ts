@@ -1,5 +1,5 @@
 // The commands end to end, in real repositories with real git.
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -49,6 +49,46 @@ test("create: --path, --from, --count, an existing branch, and bad input", () =>
   assert.equal([badName.status, badName.stderr.trim()], [1, 'shards: invalid branch name: "bad..name"']);
   const taken = shards(sb, main, ["create", "other", "--path", at]);
   assert.match(taken.stderr, "already exists");
+});
+
+test("create: a branch checked out in another worktree is an error that names that worktree", () => {
+  const sb = sandbox();
+  const main = repo(sb);
+  assert.is(shards(sb, main, ["create", "alpha"]).status, 0);
+  const holder = join(sb.dir, "repo-alpha");
+  for (const args of [["create", "alpha"], ["create", "alpha", "--path", join(sb.dir, "elsewhere")], ["create", "main"]]) {
+    const r = shards(sb, main, args);
+    const where = args[1] === "main" ? main : holder;
+    assert.equal([r.status, r.stdout], [1, ""], args.join(" "));
+    assert.is(r.stderr, `shards: branch ${args[1]} is checked out in ${where}; pick another branch, or use that worktree\n`);
+  }
+  assert.not.ok(existsSync(join(sb.dir, "elsewhere")));
+});
+
+test("create --count with the hook installed: the hook's allocation has that count, the range is printed once", () => {
+  const sb = sandbox();
+  const main = repo(sb);
+  assert.is(shards(sb, main, ["install"]).status, 0);
+  const r = shards(sb, main, ["create", "x", "--count", "3"]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout, `${join(sb.dir, "repo-x")}\nx -> ports 3010-3012\n`);
+  assert.not.match(r.stderr, "shards:", "the hook's own line is not printed as well");
+  // git's lines as git prints them: "Preparing worktree" (stderr) before "HEAD is now at" (stdout).
+  assert.match(r.stderr, /^Preparing worktree \(new branch 'x'\)\nHEAD is now at /);
+  assert.equal(json(shards(sb, join(sb.dir, "repo-x"), ["allocate", "--json"])).count, 3);
+  // Without --count, the hook's range is the one create prints.
+  const plain = shards(sb, main, ["create", "y", "--json"]);
+  assert.equal([json(plain).start, json(plain).count], [3020, 10]);
+});
+
+test("allocate --count different from the range's size is an error that names the range", () => {
+  const sb = sandbox();
+  const main = repo(sb);
+  assert.is(shards(sb, main, ["allocate"]).status, 0);
+  const r = shards(sb, main, ["allocate", "--count", "5"]);
+  assert.equal([r.status, r.stdout], [1, ""]);
+  assert.is(r.stderr, "shards: this worktree has ports 3000-3009 (10 ports); run `shards release` first to get 5\n");
+  assert.is(shards(sb, main, ["allocate", "--count", "10"]).status, 0, "the same count is no change");
 });
 
 test("create: a full pool leaves no worktree and no branch behind", () => {
@@ -104,13 +144,18 @@ test("allocate is stable, and release frees the range and removes shards.env", (
   const sb = sandbox();
   const main = repo(sb);
   const first = json(shards(sb, main, ["allocate", "--json"]));
-  const sub = join(main, "sub");
-  git(sb, main, "status");
-  rmSync(sub, { force: true, recursive: true });
   assert.equal(json(shards(sb, main, ["allocate", "--json", main])), first);
+  // Every command works from any directory inside the worktree.
+  const sub = join(main, "sub/deeper");
+  mkdirSync(sub, { recursive: true });
+  assert.equal(json(shards(sb, sub, ["allocate", "--json"])), first);
+  assert.equal(json(shards(sb, main, ["allocate", "--json", sub])), first);
+  assert.is(json(shards(sb, sub, ["env", "--format", "json"])).SHARD_ROOT, main);
+  assert.equal(json(shards(sb, sub, ["list", "--json"])).map((r: { path: string }) => r.path), [main]);
+  assert.is(shards(sb, sub, ["exec", "--", "sh", "-c", 'echo "$SHARD_PORT_RANGE_START"']).stdout, "3000\n");
   const envFile = join(main, ".git/shards.env");
   assert.match(readFileSync(envFile, "utf8"), /^SHARD_PORT_RANGE_START=3000\n/);
-  const released = shards(sb, main, ["release"]);
+  const released = shards(sb, sub, ["release"]);
   assert.equal([released.status, released.stdout], [0, "released ports 3000-3009 (main)\n"]);
   assert.not.ok(existsSync(envFile));
   const again = shards(sb, main, ["release"]);
@@ -140,8 +185,8 @@ test("env: every format, --no-allocate, and a worktree moved with git worktree m
   assert.match(shards(sb, wt, ["env", "--format", "dotenv"]).stdout, "SHARD_PORT_RANGE_END=3009\n");
   assert.is(json(shards(sb, wt, ["env", "--no-allocate", "--format", "json"])).SHARD_PORT_RANGE_START, "3000");
   const bad = shards(sb, wt, ["env", "--format", "xml"]);
-  assert.is(bad.status, 1);
-  assert.match(bad.stdout + bad.stderr, "USAGE");
+  assert.equal([bad.status, bad.stdout], [2, ""]);
+  assert.match(bad.stderr, "USAGE");
 
   const moved = join(sb.dir, "moved");
   git(sb, main, "worktree", "move", wt, moved);
@@ -187,8 +232,8 @@ test("errors outside a repository are one line, no stack", () => {
     assert.is(r.stderr, `shards: not inside a git worktree: ${sb.home} (run shards inside a git repository)\n`);
   }
   const missing = shards(sb, sb.home, ["create"]);
-  assert.is(missing.status, 1);
-  assert.match(missing.stdout + missing.stderr, "BRANCH");
+  assert.equal([missing.status, missing.stdout], [2, ""]);
+  assert.match(missing.stderr, "BRANCH");
 });
 
 test("destroy: refuses the main worktree, keeps a dirty one without --force", () => {
@@ -223,7 +268,13 @@ test("exec: a signal to shards reaches the command, and shards dies of it too", 
     cwd: main,
     env: sb.env,
   });
-  await new Promise<void>((ready) => child.stdout.on("data", () => ready()));
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  // Never a hang: an exec that ends before its command is ready fails the test.
+  await new Promise<void>((ready, fail) => {
+    child.stdout.on("data", () => ready());
+    child.on("exit", (c, s) => fail(new Error(`exec ended first (${c ?? s}): ${stderr}`)));
+  });
   child.kill("SIGTERM");
   const [code, signal] = await new Promise<[number | null, string | null]>((done) => child.on("exit", (c, s) => done([c, s])));
   assert.equal([code, signal], [null, "SIGTERM"]);
@@ -238,8 +289,8 @@ test("--version, --help and unknown commands", () => {
   assert.is(help.status, 0);
   for (const c of ["allocate", "release", "create", "destroy", "list", "prune", "env", "exec", "hook"]) assert.match(help.stdout, c);
   const unknown = shards(sb, sb.home, ["frobnicate"]);
-  assert.is(unknown.status, 1);
-  assert.match(unknown.stderr, "Unknown command");
+  assert.is(unknown.status, 2);
+  assert.match(unknown.stderr, "unknown command frobnicate");
 });
 
 test.run();

@@ -1,10 +1,17 @@
 // Arguments and small helpers that several commands use.
 import { basename } from "node:path";
-import type { Shard } from "../flows.ts";
-import { type Allocation, namedPorts, portName } from "../core/records.ts";
+import { type Shard, ensureAllocation } from "../flows.ts";
+import { type Allocation, formatRange, namedPorts, portName } from "../core/records.ts";
 import { type Config, loadConfig } from "../edges/config.ts";
 import { type Worktree, findWorktree } from "../edges/worktree.ts";
+import { ShardsError } from "../errors.ts";
 import { logger } from "../output.ts";
+
+/**
+ * Set by `create` for the git hook it triggers: the `--count` that the hook's allocation
+ * must use, and a sign that create prints the range itself (once).
+ */
+export const CREATE_COUNT_VAR = "SHARDS_CREATE_COUNT";
 
 export const pathArg = {
   type: "positional",
@@ -23,6 +30,15 @@ export const countArg = {
 export async function worktreeAndConfig(path: string | undefined): Promise<{ wt: Worktree; config: Config }> {
   const wt = findWorktree(path ?? process.cwd());
   return { wt, config: await loadConfig(wt) };
+}
+
+/** The worktree's range, of `count` ports when given: a range it has of another size is an error. */
+export async function allocateCounted(wt: Worktree, config: Config, count: number | undefined): Promise<Shard> {
+  const shard = await ensureAllocation(wt, config, count);
+  const r = shard.record;
+  if (count !== undefined && r.count !== count)
+    throw new ShardsError(`this worktree has ports ${formatRange(r)} (${r.count} ports); run \`shards release\` first to get ${count}`);
+  return shard;
 }
 
 /** How a worktree is named in messages: its branch, or its directory when detached. */

@@ -1,19 +1,23 @@
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
-import { ensureAllocation } from "../flows.ts";
 import { loadConfig, parseCount } from "../edges/config.ts";
 import { findWorktree, isBareGitDir } from "../edges/worktree.ts";
-import { git } from "../edges/git.ts";
+import { git, gitEnv, listWorktrees } from "../edges/git.ts";
 import { ShardsError } from "../errors.ts";
 import { print, printJson } from "../output.ts";
-import { allocationJson, countArg, jsonArg, rangeLine } from "./_shared.ts";
+import { CREATE_COUNT_VAR, allocateCounted, allocationJson, countArg, jsonArg, rangeLine } from "./_shared.ts";
 
-/** Runs git with its output on our stderr, so that stdout stays ours (for --json). */
-function gitOrFail(args: string[], cwd: string, what: string): void {
-  const r = git(args, cwd);
-  process.stderr.write(r.stdout + r.stderr);
-  if (r.status !== 0) throw new ShardsError(`${what} failed (git ${args.join(" ")})`);
+/**
+ * `git worktree add`, with all of git's output (and the hook's) on our stderr, in git's
+ * order, so that stdout stays ours (for --json). The hook gets our --count.
+ */
+function addWorktree(args: string[], cwd: string, count: number | undefined): void {
+  const env = gitEnv({ [CREATE_COUNT_VAR]: count === undefined ? "" : String(count) });
+  const r = spawnSync("git", ["worktree", "add", ...args], { cwd, env, stdio: ["ignore", 2, 2] });
+  if (r.error) throw new ShardsError(`cannot run git: ${r.error.message}`);
+  if (r.status !== 0) throw new ShardsError(`git worktree add failed (git worktree add ${args.join(" ")})`);
 }
 
 /**
@@ -44,20 +48,18 @@ export default defineCommand({
     const branch = args.branch;
     if (git(["check-ref-format", "--branch", branch], here.root).status !== 0)
       throw new ShardsError(`invalid branch name: ${JSON.stringify(branch)}`);
+    const holder = listWorktrees(here.root).find((w) => w.branch === branch);
+    if (holder) throw new ShardsError(`branch ${branch} is checked out in ${holder.path}; pick another branch, or use that worktree`);
     const target = resolve(args.path ?? defaultPath(here.repo, branch));
     if (existsSync(target)) throw new ShardsError(`${target} already exists; pass --path to put the worktree elsewhere`);
     const exists = git(["show-ref", "--verify", "--quiet", `refs/heads/${branch}`], here.root).status === 0;
     if (exists && args.from) throw new ShardsError(`branch ${branch} exists already; --from only applies to a new branch`);
 
-    gitOrFail(
-      exists ? ["worktree", "add", target, branch] : ["worktree", "add", "-b", branch, target, ...(args.from ? [args.from] : [])],
-      here.root,
-      "git worktree add",
-    );
+    addWorktree(exists ? [target, branch] : ["-b", branch, target, ...(args.from ? [args.from] : [])], here.root, count);
     const wt = findWorktree(target);
     let shard;
     try {
-      shard = await ensureAllocation(wt, await loadConfig(wt), count);
+      shard = await allocateCounted(wt, await loadConfig(wt), count);
     } catch (error) {
       // No half-made shard: take back the worktree (and the branch, if we made it).
       git(["worktree", "remove", "--force", target], here.root);

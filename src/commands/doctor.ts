@@ -22,7 +22,7 @@ import { portProblems } from "../edges/ports.ts";
 import { inspectRegistry } from "../edges/registry.ts";
 import { type Worktree, findWorktree, staleTest } from "../edges/worktree.ts";
 import { BareRepositoryError, NotAWorktreeError } from "../errors.ts";
-import { print, printJson } from "../output.ts";
+import { logger, print, printJson } from "../output.ts";
 import { jsonArg } from "./_shared.ts";
 
 interface Check {
@@ -30,6 +30,8 @@ interface Check {
   ok: boolean;
   message: string;
   fix: string | null;
+  /** Passed because it could not be checked here; the summary says so. */
+  skipped?: string;
 }
 
 const pass = (name: string, message: string): Check => ({ name, ok: true, message, fix: null });
@@ -153,7 +155,8 @@ function checkShell(env: NodeJS.ProcessEnv): Check {
   const here = level === undefined || level === (env.SHLVL ?? "");
   if (active && SHELLS.includes(active) && here) return pass("shell", `shell integration active (${active})`);
   // Scripts, CI and agents have no prompt to hook: they use `shards exec` or `shards env`.
-  if (!isatty(0)) return pass("shell", "not a terminal: shell integration not checked (scripts use `shards exec`)");
+  if (!isatty(0))
+    return { ...pass("shell", "not a terminal: shell integration not checked (scripts use `shards exec`)"), skipped: "not a terminal: scripts use `shards exec`" };
   const shell = basename(env.SHELL ?? "");
   const setup =
     shell === "fish"
@@ -175,7 +178,8 @@ export default defineCommand({
     const ok = checks.every((c) => c.ok);
     if (!ok) process.exitCode = 1;
     if (args.json) return printJson({ ok, checks });
-    if (ok) return void print(`all good (${checks.map((c) => c.name).join(", ")})\n`);
-    for (const c of checks) if (!c.ok) process.stderr.write(`shards: ${c.message}; fix: ${c.fix}\n`);
+    const unchecked = checks.filter((c) => c.skipped).map((c) => `; not checked: ${c.name} (${c.skipped})`);
+    if (ok) return void print(`all good (${checks.filter((c) => !c.skipped).map((c) => c.name).join(", ")})${unchecked.join("")}\n`);
+    for (const c of checks) if (!c.ok) logger.error(`${c.message}; fix: ${c.fix}`);
   },
 });

@@ -17,7 +17,7 @@ export default defineCommand({
     },
   },
   run({ args }) {
-    const file = FILES[args.shell as keyof typeof FILES];
+    const file = Object.hasOwn(FILES, args.shell) ? FILES[args.shell as keyof typeof FILES] : undefined;
     if (!file) throw new UsageError(`unknown shell ${JSON.stringify(args.shell)}: use bash, zsh, fish or direnv`);
     print(readFileSync(packageFile("shell", file), "utf8"));
   },

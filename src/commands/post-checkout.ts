@@ -1,27 +1,32 @@
 // What the git hook runs on a new worktree: `shards post-checkout <previous> <new> <flag>`.
 // Not a citty command but a bundle of its own (dist/post-checkout.cjs, chosen by cli.ts),
 // since it runs inside every `git worktree add`. It must never make that fail: every failure, even a bug, is one
-// warning line and exit 0. Its output goes into git's own, hence the `shards:` prefix.
+// warning line and exit 0 (a reader that is gone ends our output quietly, see output.ts).
+// Its output goes into git's own: messages, with the `shards:` prefix.
 import { ensureAllocation } from "../flows.ts";
+import { parseCount } from "../edges/config.ts";
 import { NULL_IDS } from "../edges/worktree.ts";
-import { ShardsError } from "../errors.ts";
-import { logger, print } from "../output.ts";
-import { rangeLine, worktreeAndConfig } from "./_shared.ts";
+import { userMessage } from "../errors.ts";
+import { announce, logger } from "../output.ts";
+import { CREATE_COUNT_VAR, rangeLine, worktreeAndConfig } from "./_shared.ts";
 
+/** One line, inside git's output, whatever failed. */
 function reason(error: unknown): string {
-  const message = (error instanceof Error ? error.message : String(error)).split("\n")[0];
-  return error instanceof ShardsError ? message : `${message} (a bug in shards; please report it)`;
+  const message = userMessage(error) ?? `${error instanceof Error ? error.message : String(error)} (a bug in shards; please report it)`;
+  return message.split("\n")[0]!;
 }
 
 async function postCheckout([previous]: string[]): Promise<void> {
   // The hook tests this already; a hook manager wired by hand might not.
   if (previous !== undefined && !NULL_IDS.includes(previous)) return;
+  // Under `shards create`: its --count, and create prints the range (or the error) itself.
+  const created = process.env[CREATE_COUNT_VAR];
   try {
     const { wt, config } = await worktreeAndConfig(undefined);
-    const shard = await ensureAllocation(wt, config);
-    print(`shards: ${rangeLine(shard.record)}\n`);
+    const shard = await ensureAllocation(wt, config, created ? parseCount(created, config) : undefined);
+    if (created === undefined) announce(rangeLine(shard.record));
   } catch (error) {
-    logger.warn(`no ports allocated: ${reason(error)}`);
+    if (created === undefined) logger.warn(`no ports allocated: ${reason(error)}`);
   }
 }
 

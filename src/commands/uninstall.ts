@@ -1,27 +1,87 @@
-import { basename } from "node:path";
+import { existsSync, rmSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import { defineCommand } from "citty";
-import { PREVIOUS_SUFFIX, hookTarget, uninstallHook } from "../edges/hooks.ts";
-import { findWorktree } from "../edges/worktree.ts";
+import { type HookTarget, PREVIOUS_SUFFIX, hookTarget, uninstallHook } from "../edges/hooks.ts";
+import { readRecords, registryPath } from "../edges/registry.ts";
+import { shardsEnvPath } from "../edges/envfile.ts";
+import { type Worktree, findWorktree } from "../edges/worktree.ts";
+import { NotAWorktreeError } from "../errors.ts";
 import { logger, print } from "../output.ts";
+
+/** Takes our hook out of one target; the line that says what was done, or null when none was there. */
+function uninstallAt(target: HookTarget): string | null {
+  const name = basename(target.file);
+  switch (uninstallHook(target)) {
+    case "removed":
+      if (target.kind === "lefthook")
+        return `removed the shards command from ${target.config} and the hook ${target.file}; commit ${target.config}`;
+      return `removed the shards post-checkout hook from ${target.kind === "husky" ? target.file : target.dir}`;
+    case "restored":
+      return `removed the shards post-checkout hook from ${target.dir} and put back the one that was there`;
+    case "nothing":
+      return null;
+    case "foreign":
+      // Someone replaced our hook; theirs stays, and so does the one we kept aside.
+      logger.warn(`${target.file} is no longer shards' hook; left it, and left ${name}${PREVIOUS_SUFFIX} beside it for you to keep or delete`);
+      return null;
+  }
+}
+
+function here(): Worktree | null {
+  try {
+    return findWorktree(process.cwd());
+  } catch (error) {
+    if (error instanceof NotAWorktreeError) return null;
+    throw error;
+  }
+}
+
+/** One live worktree of each repository the registry knows (the hooks are per repository), and this one. */
+function knownRepositories(): Worktree[] {
+  const byRepo = new Map<string, Worktree>();
+  const current = here();
+  if (current) byRepo.set(current.repo, current);
+  for (const r of readRecords()) {
+    if (byRepo.has(r.repo) || !existsSync(r.path)) continue;
+    try {
+      const wt = findWorktree(r.path);
+      byRepo.set(wt.repo, wt);
+    } catch {
+      // A worktree that is no longer one: its repository's hook is out of our reach.
+    }
+  }
+  return [...byRepo.values()];
+}
+
+/** Everything on this machine: `npm uninstall -g git-shards` leaves the hooks and state behind. */
+function uninstallAll(): void {
+  const done = new Set<string>();
+  for (const wt of knownRepositories()) {
+    const target = hookTarget(wt);
+    const key = target.kind === "lefthook" ? target.dir : target.file;
+    if (done.has(key)) continue;
+    done.add(key);
+    const line = uninstallAt(target);
+    if (line) print(`${line}\n`);
+  }
+  let removed = 0;
+  for (const r of readRecords()) {
+    const file = shardsEnvPath(r.gitDir);
+    if (!existsSync(file)) continue;
+    rmSync(file, { force: true });
+    removed++;
+  }
+  print(`removed ${removed} shards.env file${removed === 1 ? "" : "s"}\n`);
+  const state = dirname(registryPath());
+  print(`the registry is in ${state}: delete it (rm -r ${state}), then npm uninstall -g git-shards\n`);
+}
 
 export default defineCommand({
   meta: { name: "uninstall", description: "Remove the git hook and put back the one that was there" },
-  run() {
-    const target = hookTarget(findWorktree(process.cwd()));
-    const outcome = uninstallHook(target);
-    const name = basename(target.file);
-    switch (outcome) {
-      case "removed":
-        if (target.kind === "lefthook")
-          return void print(`removed the shards command from ${target.config} and the hook ${target.file}; commit ${target.config}\n`);
-        return void print(`removed the shards post-checkout hook from ${target.kind === "husky" ? target.file : target.dir}\n`);
-      case "restored":
-        return void print(`removed the shards post-checkout hook from ${target.dir} and put back the one that was there\n`);
-      case "nothing":
-        return void print("no shards hook installed\n");
-      case "foreign":
-        // Someone replaced our hook; theirs stays, and so does the one we kept aside.
-        logger.warn(`${target.file} is no longer shards' hook; left it, and left ${name}${PREVIOUS_SUFFIX} beside it for you to keep or delete`);
-    }
+  args: { all: { type: "boolean", description: "Every repository on this machine, and every shards.env: before npm uninstall -g" } },
+  run({ args }) {
+    if (args.all) return uninstallAll();
+    const line = uninstallAt(hookTarget(findWorktree(process.cwd())));
+    print(`${line ?? "no shards hook installed"}\n`);
   },
 });

@@ -4,13 +4,45 @@
 // that gives up where Node's loops.
 // (Hand-written rather than write-file-atomic: that package loads node:crypto and
 // worker_threads, about 5 ms of every `git worktree add`; see bench/RESULTS.md.)
-import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { dirname } from "node:path";
+
+/**
+ * A regular file's text. Opened without blocking and checked before reading: a FIFO where
+ * a file should be would otherwise hang us until someone writes to it. Throws like
+ * readFileSync; a directory is `EISDIR`, anything else but a regular file (a FIFO) `ENOTREG`.
+ */
+export function readRegularFile(file: string): string {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) {
+      const [code, what] = stat.isDirectory() ? ["EISDIR", "is a directory"] : ["ENOTREG", "not a regular file"];
+      throw Object.assign(new Error(`${code}: ${what}, open '${file}'`), { code, syscall: "open", path: file });
+    }
+    return readFileSync(fd, "utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** A file's text, or null when it cannot be read (most often: it is not there). */
 export function readText(file: string): string | null {
   try {
-    return readFileSync(file, "utf8");
+    return readRegularFile(file);
   } catch {
     return null;
   }

@@ -8,10 +8,16 @@ export interface GitResult {
   stderr: string;
 }
 
-/** Runs git; GIT_DIR and friends from a calling hook must not redirect it. */
-export function git(args: string[], cwd: string, inherit = false): GitResult {
-  const env = { ...process.env };
+/** Our environment for git: GIT_DIR and friends from a calling hook must not redirect it. */
+export function gitEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
   for (const key of ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR"]) delete env[key];
+  return env;
+}
+
+/** Runs git, its output captured. */
+export function git(args: string[], cwd: string, inherit = false): GitResult {
+  const env = gitEnv();
   const result = spawnSync("git", args, {
     cwd,
     env,
