@@ -106,20 +106,32 @@ export function present(record: Allocation): { path: string; branch: string | nu
   return path === null ? { path: record.path, branch: record.branch } : { path, branch: branchOf(record.gitDir) };
 }
 
-/** `exists(path)` answered from one listing of each parent directory, read once and shared. */
-function listingCache(): (path: string) => boolean {
+/**
+ * `exists(dir, name)` answered from one listing of each directory, read once and shared.
+ * Paths are cut with lastIndexOf and slice, not path.dirname/basename: those walk the string
+ * a character at a time, and a thousand records in a cold process cost milliseconds that way.
+ */
+function listingCache(): (dir: string, name: string) => boolean {
   const listings = new Map<string, Set<string> | null>();
-  return (path) => {
-    const slash = path.lastIndexOf("/");
-    const dir = path.slice(0, slash) || "/";
+  return (dir, name) => {
     let names = listings.get(dir);
     if (names === undefined) {
       names = readdirOrNull(dir);
       listings.set(dir, names);
     }
     // An unreadable directory says nothing: ask about the path itself.
-    return names ? names.has(path.slice(slash + 1)) : existsSync(path);
+    return names ? names.has(name) : existsSync(join(dir, name));
   };
+}
+
+/** `[dirname, basename]` of an absolute path without a trailing slash; null for any other (path.* handles those). */
+function cut(path: string): [string, string] | null {
+  const slash = path.lastIndexOf("/");
+  return slash > 0 && slash < path.length - 1 ? [path.slice(0, slash), path.slice(slash + 1)] : null;
+}
+
+function splitPath(path: string): [string, string] {
+  return cut(path) ?? [dirname(path), basename(path)];
 }
 
 /**
@@ -130,14 +142,27 @@ function listingCache(): (path: string) => boolean {
  */
 export function livenessTest(): (record: Allocation) => Liveness {
   const exists = listingCache();
+  // Per `<common dir>/worktrees` (or per parent of a main git dir): is the record linked, where is its common dir.
+  const parents = new Map<string, { linked: boolean; common: [string, string] | null }>();
+  const parentOf = (dir: string) => {
+    let known = parents.get(dir);
+    if (known === undefined) {
+      const [up, name] = splitPath(dir);
+      const linked = name === "worktrees";
+      known = { linked, common: linked ? splitPath(up) : null };
+      parents.set(dir, known);
+    }
+    return known;
+  };
   return (record) => {
     // A record without a git dir (a damaged one, rule 8) cannot be checked: it keeps its ports.
     if (!record.gitDir) return "live";
-    const linked = basename(dirname(record.gitDir)) === "worktrees";
-    const common = linked ? dirname(dirname(record.gitDir)) : record.gitDir;
-    if (!exists(common)) return "stale";
-    if (linked && !exists(record.gitDir)) return "removed";
-    if ((record.path && exists(record.path)) || currentPath(record) !== null) return "live";
+    const [dir, id] = splitPath(record.gitDir);
+    const { linked, common } = parentOf(dir);
+    if (!(linked ? exists(...common!) : exists(dir, id))) return "stale";
+    if (linked && !exists(dir, id)) return "removed";
+    if (record.path && exists(...splitPath(record.path))) return "live";
+    if (currentPath(record) !== null) return "live";
     // `git worktree lock`: away on purpose (an unmounted disk), never dropped.
     return existsSync(join(record.gitDir, "locked")) ? "live" : "removed";
   };
