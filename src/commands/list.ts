@@ -4,7 +4,7 @@ import { type Allocation, namedPorts } from "../core/records.ts";
 import { loadConfig } from "../edges/config.ts";
 import { type Intruder, type Listener, intruders, listeners, splitPorts } from "../edges/ports.ts";
 import { readRecords } from "../edges/registry.ts";
-import { type Worktree, findWorktree, present, staleTest } from "../edges/worktree.ts";
+import { type Worktree, findWorktree, recordsNow } from "../edges/worktree.ts";
 import { listWorktrees } from "../edges/git.ts";
 import { ShardsError } from "../errors.ts";
 import { print, printJson } from "../output.ts";
@@ -31,15 +31,16 @@ interface Now {
   live: Listener[];
   split: number[];
   isStale: (r: Allocation) => boolean;
+  present: (r: Allocation) => { path: string; branch: string | null };
 }
 
 /** The listeners now, with owners only for ports inside some range: the /proc walk costs, and only those show. */
 function machineNow(records: Allocation[]): Now {
   const live = listeners({ owners: (port) => records.some((r) => port >= r.start && port <= r.end) });
-  return { live, split: splitPorts(live), isStale: staleTest() };
+  return { live, split: splitPorts(live), ...recordsNow() };
 }
 
-function rowOf(r: Allocation, { live, split, isStale }: Now): Row {
+function rowOf(r: Allocation, { live, split, isStale, present }: Now): Row {
   const inRange = (p: number) => p >= r.start && p <= r.end;
   const listening = [...new Set(live.map((l) => l.port).filter(inRange))];
   const { repo, start, end, count } = r;
