@@ -16,7 +16,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { type Server, createServer } from "node:net";
+import { createServer, type Server } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,7 +28,10 @@ const args = process.argv.slice(2);
 const QUICK = args.includes("--quick");
 const JSON_OUT = args.includes("--json");
 /** `--only=A,E`: just those figures, while working on one. */
-const ONLY = args.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const ONLY = args
+  .find((a) => a.startsWith("--only="))
+  ?.slice("--only=".length)
+  .split(",");
 const wanted = (letter: string) => !ONLY || ONLY.includes(letter);
 /** Runs per figure for process figures, and rounds for the shell figures. */
 const RUNS = QUICK ? 3 : 21;
@@ -223,12 +226,14 @@ function figureB(): void {
   // is the same hook with the probe off, to show what the probe costs.
   const probe = (on: boolean) => ({ ...baseEnv, SHARDS_PROBE: on ? "1" : "0" });
   let n = 0;
-  const add = (dir: string, env = baseEnv) => () => {
-    const path = join(world, `b-wt-${n++}`);
-    const ms = timed("git", ["worktree", "add", "-q", "--detach", path], dir, env);
-    run("git", ["worktree", "remove", "--force", path], dir);
-    return ms;
-  };
+  const add =
+    (dir: string, env = baseEnv) =>
+    () => {
+      const path = join(world, `b-wt-${n++}`);
+      const ms = timed("git", ["worktree", "add", "-q", "--detach", path], dir, env);
+      run("git", ["worktree", "remove", "--force", path], dir);
+      return ms;
+    };
   const node = () => timed(process.execPath, ["-e", ""], world);
   // The hook's cost is the difference within each round (the adds run back to back), so
   // that drift of the machine between rounds cancels too.
@@ -363,7 +368,12 @@ function interactive(kind: ShellKind, lines: string[], cwd: string, wrap: string
 function processesStarted(kind: ShellKind, lines: string[], cwd: string): number {
   const trace = join(world, `trace-${process.hrtime.bigint()}`);
   interactive(kind, lines, cwd, ["strace", "-f", "-qq", "-o", trace, "-e", "trace=process"]);
-  const pids = new Set(readFileSync(trace, "utf8").split("\n").filter(Boolean).map((l) => l.split(" ")[0]));
+  const pids = new Set(
+    readFileSync(trace, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split(" ")[0]),
+  );
   return pids.size - 1;
 }
 
@@ -378,7 +388,10 @@ function shellFigures(kind: ShellKind, places: Places, main: string): void {
   const lines = [...kind.setup, `cd '${main}'`, 'eval "$(direnv export bash 2>/dev/null)"', `cd '${places.outside}'`];
   for (let i = 0; i < warmup + SHELL_RUNS; i++)
     lines.push(...arm(kind, "on", places), ...arm(kind, "off", places), ...direnvLines);
-  const out = interactive(kind, lines, places.outside).trim().split("\n").map((l) => l.split(" "));
+  const out = interactive(kind, lines, places.outside)
+    .trim()
+    .split("\n")
+    .map((l) => l.split(" "));
   const rounds: { prompt: number; inside: number; enterLeave: number; direnv: number }[] = [];
   for (let i = warmup * 3; i + 2 < out.length; i += 3) {
     const [on, off, direnv] = out.slice(i, i + 3);
@@ -552,7 +565,11 @@ async function figureE(): Promise<void> {
   const fresh = { samples: { a: withBig, b: withEmpty }, goal: 1.1, breakdown };
   record({ figure: "E allocate: 1,000 live records / 0", ...fresh, ...sides });
   for (const [side, ms] of Object.entries(breakdown))
-    log(`    ${side} (ms): ${Object.entries(ms).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`);
+    log(
+      `    ${side} (ms): ${Object.entries(ms)
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join(", ")}`,
+    );
 
   // E' (information): asking again for a worktree that has its range: read and check, no write.
   const ownFields = { gitDir: join(target, ".git"), path: target, branch: "main", repo: target, names: [] };

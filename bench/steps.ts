@@ -7,7 +7,7 @@
 //   decide  the pure allocation, with the liveness answers at hand
 //   write   serialise and atomically replace the registry, unlock
 // Finding the worktree, loading its config and the probe come before and are left out.
-import { type Liveness, allocate } from "../src/core/allocate.ts";
+import { allocate, type Liveness } from "../src/core/allocate.ts";
 import type { Allocation } from "../src/core/records.ts";
 import { loadConfig } from "../src/edges/config.ts";
 import { updateRecords } from "../src/edges/registry.ts";

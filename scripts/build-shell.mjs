@@ -43,9 +43,12 @@ function select(text, shell, file) {
   const out = [];
   const frames = []; // one per open #if: does its branch keep lines, was a branch taken
   const keeping = () => frames.every((f) => f.keep);
-  text.split("\n").forEach((line, i) => {
+  for (const [i, line] of text.split("\n").entries()) {
     const m = /^\s*#(if|elif|else|endif)\b(.*)$/.exec(line);
-    if (!m) return void (keeping() && out.push(line));
+    if (!m) {
+      if (keeping()) out.push(line);
+      continue;
+    }
     const [, word, rest] = m;
     const names = rest.trim().split(/\s+/).filter(Boolean);
     const top = frames.at(-1);
@@ -56,7 +59,7 @@ function select(text, shell, file) {
       top.keep = !top.taken && (word === "else" || names.includes(shell));
       top.taken ||= top.keep;
     }
-  });
+  }
   if (frames.length) throw new Error(`${file}: #if without #endif`);
   return out.join("\n");
 }

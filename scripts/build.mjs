@@ -5,8 +5,9 @@
 //   dist/cli.cjs            the `shards` bin: picks one of the two bundles below
 //   dist/main.cjs           the CLI (citty and every command)
 //   dist/post-checkout.cjs  the hook's path alone: the allocation, nothing else to compile
-import { build } from "esbuild";
+
 import { chmodSync, rmSync } from "node:fs";
+import { build } from "esbuild";
 
 rmSync("dist", { recursive: true, force: true });
 

@@ -45,12 +45,16 @@ const git = (args, cwd = app) => step(`git ${args.join(" ")}`, "git", args, cwd)
 try {
   mkdirSync(app, { recursive: true });
   mkdirSync(home, { recursive: true });
-  writeFileSync(env.GIT_CONFIG_GLOBAL, "[user]\n\tname = Demo\n\temail = demo@example.com\n[init]\n\tdefaultBranch = main\n");
+  writeFileSync(
+    env.GIT_CONFIG_GLOBAL,
+    "[user]\n\tname = Demo\n\temail = demo@example.com\n[init]\n\tdefaultBranch = main\n",
+  );
   console.log(`a throwaway world in ${world} (its own HOME, SHARDS_HOME and git config)`);
   git(["init", "-q"]);
   git(["commit", "-q", "--allow-empty", "-m", "init"]);
   shards(["install"]);
-  for (const branch of ["feature-a", "feature-b", "feature-c"]) git(["worktree", "add", "-q", "-b", branch, `../app-${branch}`]);
+  for (const branch of ["feature-a", "feature-b", "feature-c"])
+    git(["worktree", "add", "-q", "-b", branch, `../app-${branch}`]);
   shards(["list"]);
   shards(["env"], join(world, "app-feature-b"));
   console.log(`\ndone; ${world} is deleted (nothing was written outside it)`);

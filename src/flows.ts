@@ -3,12 +3,12 @@
 // shards.env, written inside the lock so that it always agrees with the registry.
 import { isDeepStrictEqual } from "node:util";
 import { allocate, prune } from "./core/allocate.ts";
-import { type ShardEnv, rangeFromEnv, shardEnv } from "./core/env.ts";
+import { rangeFromEnv, type ShardEnv, shardEnv } from "./core/env.ts";
 import type { Allocation } from "./core/records.ts";
 import type { Config } from "./edges/config.ts";
 import { readShardsEnv, removeEnvBlock, removeShardsEnv, writeEnvBlock, writeShardsEnv } from "./edges/envfile.ts";
 import { readRecords, updateRecords } from "./edges/registry.ts";
-import { type Worktree, livenessTest, siblingWorktrees } from "./edges/worktree.ts";
+import { livenessTest, siblingWorktrees, type Worktree } from "./edges/worktree.ts";
 import { PoolExhaustedError } from "./errors.ts";
 import { logger } from "./output.ts";
 

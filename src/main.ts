@@ -112,7 +112,7 @@ async function run(argv: string[]): Promise<void> {
     if (name !== undefined && !command) throw new UsageError(`unknown command ${name}`);
     if (own.includes("--help") || own.includes("-h") || command === help || !command) {
       const about = command === help ? own[at + 1] : undefined;
-      const target = about === undefined ? command === help ? undefined : command : await lookup(about);
+      const target = about === undefined ? (command === help ? undefined : command) : await lookup(about);
       if (about !== undefined && !target) throw new UsageError(`unknown command ${about}`);
       return print(await usage(target));
     }
@@ -125,7 +125,8 @@ async function run(argv: string[]): Promise<void> {
     const fromCitty = (error as Error).name === "CLIError";
     const usageError = fromCitty || error instanceof UsageError;
     const message = fromCitty ? cittyMessage((error as Error).message) : userMessage(error);
-    if (message === null) logger.error(`unexpected error (a bug; please report it): ${(error as Error).stack ?? error}`);
+    if (message === null)
+      logger.error(`unexpected error (a bug; please report it): ${(error as Error).stack ?? error}`);
     else logger.error(message);
     if (usageError) printToStderr(`\n${await usage(command === help ? undefined : command)}`);
     process.exitCode = usageError ? 2 : 1;

@@ -1,7 +1,7 @@
 // Faults caused for real in real shards processes: strace injections (a stall, a stop, a
 // kill at one system call), and polling for what a process is doing meanwhile.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as assert from "uvu/assert";
 import { CLI, type RunResult, type Sandbox } from "./_helpers.ts";
@@ -87,7 +87,11 @@ interface Range {
 function exported(gitDir: string): Range | null {
   const file = join(gitDir, "shards.env");
   if (!existsSync(file)) return null;
-  const vars = Object.fromEntries(readFileSync(file, "utf8").split("\n").map((line) => line.split("=")));
+  const vars = Object.fromEntries(
+    readFileSync(file, "utf8")
+      .split("\n")
+      .map((line) => line.split("=")),
+  );
   const [start, end] = ["START", "END"].map((k) => Number(vars[`SHARD_PORT_RANGE_${k}`]));
   return { start, end, count: Number(vars.SHARD_PORT_COUNT) };
 }

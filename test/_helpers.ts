@@ -74,9 +74,7 @@ function toResult(r: SpawnSyncReturns<string>): RunResult {
 
 /** Runs `shards <args>` synchronously. */
 export function shards(sb: Sandbox, cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): RunResult {
-  return toResult(
-    spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...sb.env, ...env }, encoding: "utf8" }),
-  );
+  return toResult(spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...sb.env, ...env }, encoding: "utf8" }));
 }
 
 /** Runs `shards <args>` as a child process and resolves when it ends (for concurrency tests). */
@@ -92,6 +90,7 @@ export function shardsAsync(sb: Sandbox, cwd: string, args: string[], env: NodeJ
 }
 
 /** Parses `--json` output, failing the test with the process output when it is not JSON. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read the fields of the JSON a command printed
 export function json<T = any>(r: RunResult): T {
   try {
     return JSON.parse(r.stdout) as T;

@@ -12,7 +12,11 @@ export type ShellName = "bash" | "zsh" | "fish";
 const CI = !!process.env.CI && process.env.CI !== "false" && process.env.CI !== "0";
 
 /** Polls `check` every 25 ms until it returns something truthy or `ms` pass. */
-export async function poll<T>(check: () => T | undefined | null | false, ms = 10_000, what = "a condition"): Promise<T> {
+export async function poll<T>(
+  check: () => T | undefined | null | false,
+  ms = 10_000,
+  what = "a condition",
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = check();
@@ -31,7 +35,8 @@ const seen = new Map<string, boolean>();
 export function need(...tools: string[]): boolean {
   for (const tool of tools) {
     if (!seen.has(tool)) {
-      const probe = tool === "strace" ? ["strace", "-f", "-o", "/dev/null", "true"] : ["sh", "-c", `command -v ${tool}`];
+      const probe =
+        tool === "strace" ? ["strace", "-f", "-o", "/dev/null", "true"] : ["sh", "-c", `command -v ${tool}`];
       seen.set(tool, spawnSync(probe[0], probe.slice(1), { stdio: "ignore" }).status === 0);
     }
     if (!seen.get(tool)) {
@@ -78,12 +83,22 @@ function writeRcFiles(sb: Sandbox, opts: ShellOptions): Record<ShellName, string
   const rc = join(sb.dir, "rc");
   const zdot = join(rc, "zsh");
   const fishConfig = join(sb.home, ".config/fish");
-  for (const d of [rc, zdot, fishConfig, join(sb.home, ".local/share/fish/generated_completions")]) mkdirSync(d, { recursive: true });
+  for (const d of [rc, zdot, fishConfig, join(sb.home, ".local/share/fish/generated_completions")])
+    mkdirSync(d, { recursive: true });
   const n = opts.sources ?? 2;
-  const src = (shell: ShellName) => Array(n).fill(`source ${quote(shell, SNIPPET[shell])}\n`).join("");
-  writeFileSync(join(rc, "bashrc"), `PS1='$ '\nunset HISTFILE\n${opts.before ?? ""}\n${src("bash")}${opts.after ?? ""}\n`);
+  const src = (shell: ShellName) =>
+    Array(n)
+      .fill(`source ${quote(shell, SNIPPET[shell])}\n`)
+      .join("");
+  writeFileSync(
+    join(rc, "bashrc"),
+    `PS1='$ '\nunset HISTFILE\n${opts.before ?? ""}\n${src("bash")}${opts.after ?? ""}\n`,
+  );
   writeFileSync(join(zdot, ".zshenv"), "");
-  writeFileSync(join(zdot, ".zshrc"), `PS1='%% '\nunset HISTFILE\n${opts.before ?? ""}\n${src("zsh")}${opts.after ?? ""}\n`);
+  writeFileSync(
+    join(zdot, ".zshrc"),
+    `PS1='%% '\nunset HISTFILE\n${opts.before ?? ""}\n${src("zsh")}${opts.after ?? ""}\n`,
+  );
   writeFileSync(
     join(fishConfig, "config.fish"),
     "set -g fish_greeting ''\nfunction fish_prompt; echo -n '> '; end\nfunction fish_title; end\n" +
@@ -121,7 +136,19 @@ export class Shell {
     const sh = new Shell(sb, shell, opts);
     let argv = sh.commands[shell];
     if (opts.strace) {
-      argv = ["strace", "-f", "-qq", "-s", "4096", "-o", opts.strace, "-e", "trace=fork,vfork,clone,clone3,execve,execveat,openat", "--", ...argv];
+      argv = [
+        "strace",
+        "-f",
+        "-qq",
+        "-s",
+        "4096",
+        "-o",
+        opts.strace,
+        "-e",
+        "trace=fork,vfork,clone,clone3,execve,execveat,openat",
+        "--",
+        ...argv,
+      ];
     }
     const env: NodeJS.ProcessEnv = {
       ...sb.env,
@@ -132,14 +159,42 @@ export class Shell {
       TMUX_PANE: undefined,
       ...opts.env,
     };
-    const r = spawnSync("tmux", ["-S", sh.socket, "-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "160", "-y", "40", "-c", opts.cwd, ...argv], {
-      env,
-      encoding: "utf8",
-    });
+    const r = spawnSync(
+      "tmux",
+      [
+        "-S",
+        sh.socket,
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "160",
+        "-y",
+        "40",
+        "-c",
+        opts.cwd,
+        ...argv,
+      ],
+      {
+        env,
+        encoding: "utf8",
+      },
+    );
     if (r.status !== 0) throw new Error(`tmux new-session failed: ${r.stderr}`);
     // Type only once the line editor shows its prompt.
     const prompt = { bash: "$ ", zsh: "% ", fish: "> " }[shell];
-    await poll(() => sh.screen().split("\n").some((l) => l.startsWith(prompt)), 15_000, `the ${shell} prompt`).catch((e) => {
+    await poll(
+      () =>
+        sh
+          .screen()
+          .split("\n")
+          .some((l) => l.startsWith(prompt)),
+      15_000,
+      `the ${shell} prompt`,
+    ).catch((e) => {
       throw new Error(`${e.message}\nscreen:\n${sh.screen()}`);
     });
     return sh;

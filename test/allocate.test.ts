@@ -4,19 +4,53 @@
 import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { BROWSER_REFUSED_PORTS, type AllocationRequest, type Liveness, type Pool, allocate, firstFit, prune, shardName } from "../src/core/allocate.ts";
+import {
+  type AllocationRequest,
+  allocate,
+  BROWSER_REFUSED_PORTS,
+  firstFit,
+  type Liveness,
+  type Pool,
+  prune,
+  shardName,
+} from "../src/core/allocate.ts";
+import {
+  type Allocation,
+  flawOf,
+  isValidRange,
+  overlaps,
+  sanitizeRegistry,
+  serializeRegistry,
+} from "../src/core/records.ts";
 import { DEFAULTS } from "../src/edges/config.ts";
-import { type Allocation, flawOf, isValidRange, overlaps, sanitizeRegistry, serializeRegistry } from "../src/core/records.ts";
 
 const pool: Pool = { basePort: 3000, maxPort: 32767, portCount: 10, exclude: [3306, 5432, 6379, 27017] };
 const live = (): Liveness => "live";
 
 function req(name: string, extra: Partial<AllocationRequest> = {}): AllocationRequest {
-  return { gitDir: `/r/.git/worktrees/${name}`, path: `/r-${name}`, branch: name, repo: "/r", names: [], liveness: live, ...extra };
+  return {
+    gitDir: `/r/.git/worktrees/${name}`,
+    path: `/r-${name}`,
+    branch: name,
+    repo: "/r",
+    names: [],
+    liveness: live,
+    ...extra,
+  };
 }
 
 function rec(name: string, start: number, end: number, extra: Partial<Allocation> = {}): Allocation {
-  return { gitDir: `/r/.git/worktrees/${name}`, path: `/r-${name}`, branch: name, repo: "/r", names: [], start, end, count: end - start + 1, ...extra };
+  return {
+    gitDir: `/r/.git/worktrees/${name}`,
+    path: `/r-${name}`,
+    branch: name,
+    repo: "/r",
+    names: [],
+    start,
+    end,
+    count: end - start + 1,
+    ...extra,
+  };
 }
 
 function take(records: Allocation[], name: string, p = pool, extra: Partial<AllocationRequest> = {}) {
@@ -40,7 +74,10 @@ test("ranges read 3000, 3010, 3020 for the first three worktrees", () => {
 test("asking again returns the same range and refreshes path, branch and names", () => {
   const records = [rec("a", 3000, 3009), rec("b", 3010, 3019)];
   const r = take(records, "b", pool, { path: "/moved", branch: "renamed", names: ["web"] });
-  assert.equal([r.record.start, r.record.end, r.record.path, r.record.branch, r.record.names], [3010, 3019, "/moved", "renamed", ["web"]]);
+  assert.equal(
+    [r.record.start, r.record.end, r.record.path, r.record.branch, r.record.names],
+    [3010, 3019, "/moved", "renamed", ["web"]],
+  );
   assert.is(r.records.length, 2);
 });
 
@@ -51,11 +88,15 @@ test("a freed gap is reused by the next worktree (first fit)", () => {
 
 test("rule 5: removed records are dropped before a new allocation; stale ones keep their range", () => {
   const records = [rec("gone", 3000, 3009), rec("moved", 3010, 3019), rec("b", 3020, 3029)];
-  const liveness = (x: Allocation): Liveness => (x.branch === "gone" ? "removed" : x.branch === "moved" ? "stale" : "live");
+  const liveness = (x: Allocation): Liveness =>
+    x.branch === "gone" ? "removed" : x.branch === "moved" ? "stale" : "live";
   const r = take(records, "c", pool, { liveness });
   assert.is(r.record.start, 3000);
   assert.equal(r.freed, []);
-  assert.equal(r.records.map((x) => x.branch), ["b", "moved", "c"]);
+  assert.equal(
+    r.records.map((x) => x.branch),
+    ["b", "moved", "c"],
+  );
 });
 
 test("rule 5: a full pool frees the stale range it needs, and says which", () => {
@@ -63,8 +104,14 @@ test("rule 5: a full pool frees the stale range it needs, and says which", () =>
   const records = [rec("a", 4000, 4009), rec("moved", 4010, 4019)];
   const r = take(records, "c", p, { liveness: (x) => (x.branch === "moved" ? "stale" : "live") });
   assert.is(r.record.start, 4010);
-  assert.equal(r.freed.map((x) => x.branch), ["moved"]);
-  assert.equal(r.records.map((x) => x.branch), ["a", "c"]);
+  assert.equal(
+    r.freed.map((x) => x.branch),
+    ["moved"],
+  );
+  assert.equal(
+    r.records.map((x) => x.branch),
+    ["a", "c"],
+  );
 });
 
 test("liveness and siblings are not asked when the worktree already has a range", () => {
@@ -116,7 +163,11 @@ test("exhaustion names the pool, how many ranges are taken, and what to do", () 
 
 test("a block never runs past maxPort or 65535", () => {
   assert.is(firstFit([], { ...pool, basePort: 65530, maxPort: 65535 }, 10), null);
-  assert.equal(firstFit([], { ...pool, basePort: 65526, maxPort: 65535, exclude: [] }, 10), { start: 65526, end: 65535, count: 10 });
+  assert.equal(firstFit([], { ...pool, basePort: 65526, maxPort: 65535, exclude: [] }, 10), {
+    start: 65526,
+    end: 65535,
+    count: 10,
+  });
   assert.is(firstFit([], { ...pool, basePort: 3000, maxPort: 3008 }, 10), null);
 });
 
@@ -135,10 +186,18 @@ test("unaligned records from another repository's pool are avoided", () => {
 test("rule 8: only records with no usable range are dropped; the rest hold their ports", () => {
   const doc = {
     version: 1,
-    allocations: [rec("zero", 0, 0, { count: 0 }), rec("inv", 3019, 3010), rec("ok", 3000, 3009), rec("big", 65530, 70000)],
+    allocations: [
+      rec("zero", 0, 0, { count: 0 }),
+      rec("inv", 3019, 3010),
+      rec("ok", 3000, 3009),
+      rec("big", 65530, 70000),
+    ],
   };
   const { records, problems } = sanitizeRegistry(doc);
-  assert.equal(records.map((r) => r.branch), ["inv", "ok"]);
+  assert.equal(
+    records.map((r) => r.branch),
+    ["inv", "ok"],
+  );
   assert.is(problems.length, 2);
   assert.match(flawOf(records[0]) ?? "", "bad range");
   assert.is(flawOf(records[1]), null);
@@ -154,7 +213,10 @@ test("rule 8: a bad cosmetic field or an overlap keeps the record, flagged, writ
   ];
   const { records, problems } = sanitizeRegistry({ version: 1, allocations: raw });
   assert.equal(problems, []);
-  assert.equal(records.map((r) => r.start), [3000, 3010, 3015, 3040]);
+  assert.equal(
+    records.map((r) => r.start),
+    [3000, 3010, 3015, 3040],
+  );
   assert.match(flawOf(records[0]) ?? "", "bad names");
   assert.match(flawOf(records[1]) ?? "", "bad branch");
   assert.match(flawOf(records[2]) ?? "", "overlaps 3010-3019");
@@ -166,7 +228,8 @@ test("rule 8: a bad cosmetic field or an overlap keeps the record, flagged, writ
 });
 
 test("rule 10: only a range shards could have handed out is adopted", () => {
-  const adopt = (previous: { start: number; end: number; count: number }, p = pool) => take([], "a", p, { previous }).record.start;
+  const adopt = (previous: { start: number; end: number; count: number }, p = pool) =>
+    take([], "a", p, { previous }).record.start;
   assert.is(adopt({ start: 3040, end: 3049, count: 10 }), 3040);
   assert.is(adopt({ start: 1, end: 65535, count: 65535 }), 3000);
   assert.is(adopt({ start: 3300, end: 3309, count: 10 }), 3000, "3306 is excluded");
@@ -181,10 +244,18 @@ test("rule 9: ranges that sibling worktrees still export are held again and neve
   assert.is(r.record.start, 3020);
   assert.equal(r.records.map((x) => x.start).sort(), [3000, 3010, 3020]);
   // A sibling whose range the registry gave to someone else stays out.
-  const clash = take([rec("x", 3000, 3009, { repo: "/other", gitDir: "/other/.git" })], "c", pool, { siblings: () => siblings });
-  assert.equal(clash.records.map((x) => x.gitDir), ["/other/.git", "/r/.git/worktrees/b", "/r/.git/worktrees/c"]);
+  const clash = take([rec("x", 3000, 3009, { repo: "/other", gitDir: "/other/.git" })], "c", pool, {
+    siblings: () => siblings,
+  });
+  assert.equal(
+    clash.records.map((x) => x.gitDir),
+    ["/other/.git", "/r/.git/worktrees/b", "/r/.git/worktrees/c"],
+  );
   // A removed worktree's leftover shards.env holds nothing.
-  const removed = take([], "c", pool, { siblings: () => siblings, liveness: (x) => (x.branch === "b" ? "removed" : "live") });
+  const removed = take([], "c", pool, {
+    siblings: () => siblings,
+    liveness: (x) => (x.branch === "b" ? "removed" : "live"),
+  });
   assert.is(removed.record.start, 3010);
 });
 
@@ -208,7 +279,10 @@ test("SHARD_NAME: from the directory's name, unique among the records, kept when
   assert.is(shardName("/w/app", new Set(["app", "app-2"])), "app-3");
   const first = take([], "a", pool, { path: "/x/app" });
   const second = take(first.records, "b", pool, { path: "/y/app" });
-  assert.equal(second.records.map((r) => r.name), ["app", "app-2"]);
+  assert.equal(
+    second.records.map((r) => r.name),
+    ["app", "app-2"],
+  );
   assert.is(take(second.records, "b", pool, { path: "/y/app" }).record.name, "app-2");
   assert.is(take([rec("old", 3000, 3009)], "old", pool).record.name, "r-old", "an old record gets its name");
 });
@@ -219,13 +293,19 @@ test("named ports are kept on the record", () => {
 
 test("prune splits stale from live records", () => {
   const records = [rec("a", 3000, 3009), rec("b", 3010, 3019), rec("c", 3020, 3029)];
-  const { records: kept, dropped } = prune(records, (r) => (r.branch === "a" ? "removed" : r.branch === "b" ? "stale" : "live"));
+  const { records: kept, dropped } = prune(records, (r) =>
+    r.branch === "a" ? "removed" : r.branch === "b" ? "stale" : "live",
+  );
   assert.equal([kept.map((r) => r.branch), dropped.map((r) => r.branch)], [["c"], ["a", "b"]]);
 });
 
 test("property: any sequence of allocate/release/prune keeps ranges disjoint, in the pool, off the exclude list", () => {
   const op = fc.oneof(
-    fc.record({ kind: fc.constant("allocate" as const), name: fc.integer({ min: 0, max: 15 }), count: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }) }),
+    fc.record({
+      kind: fc.constant("allocate" as const),
+      name: fc.integer({ min: 0, max: 15 }),
+      count: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }),
+    }),
     fc.record({ kind: fc.constant("release" as const), name: fc.integer({ min: 0, max: 15 }) }),
     fc.record({ kind: fc.constant("prune" as const), stale: fc.integer({ min: 0, max: 15 }) }),
   );
@@ -237,7 +317,12 @@ test("property: any sequence of allocate/release/prune keeps ranges disjoint, in
   });
   fc.assert(
     fc.property(poolArb, fc.array(op, { maxLength: 60 }), (p, ops) => {
-      const thePool = { basePort: p.basePort, portCount: p.portCount, maxPort: Math.min(65535, p.basePort + p.span), exclude: p.exclude };
+      const thePool = {
+        basePort: p.basePort,
+        portCount: p.portCount,
+        maxPort: Math.min(65535, p.basePort + p.span),
+        exclude: p.exclude,
+      };
       let records: Allocation[] = [];
       for (const o of ops) {
         if (o.kind === "allocate") {
@@ -250,7 +335,8 @@ test("property: any sequence of allocate/release/prune keeps ranges disjoint, in
         }
         for (const [i, a] of records.entries()) {
           assert.ok(isValidRange(a));
-          for (const b of records.slice(i + 1)) assert.not.ok(overlaps(a, b), `${a.start}-${a.end} overlaps ${b.start}-${b.end}`);
+          for (const b of records.slice(i + 1))
+            assert.not.ok(overlaps(a, b), `${a.start}-${a.end} overlaps ${b.start}-${b.end}`);
           assert.equal(records.filter((x) => x.gitDir === a.gitDir).length, 1);
         }
       }
@@ -258,7 +344,8 @@ test("property: any sequence of allocate/release/prune keeps ranges disjoint, in
       for (const r of records) {
         assert.ok(r.start >= thePool.basePort && r.end <= thePool.maxPort);
         assert.not.ok(thePool.exclude.some((x) => x >= r.start && x <= r.end));
-        for (let port = r.start; port <= r.end; port++) assert.not.ok(BROWSER_REFUSED_PORTS.has(port), `${port} is refused`);
+        for (let port = r.start; port <= r.end; port++)
+          assert.not.ok(BROWSER_REFUSED_PORTS.has(port), `${port} is refused`);
       }
     }),
     { numRuns: 300 },

@@ -26,10 +26,14 @@ usageError(["list", "extra"], /^shards: unexpected argument extra$/, "repo");
 usageError(["allocate", "a", "b"], /^shards: unexpected argument b$/, "repo");
 usageError(["create"], /^shards: missing argument <branch>$/);
 usageError(["create", "a", "--count"], /^shards: --count needs a value$/);
-usageError(["env", "--format", "xml"], /^shards: invalid value for --format: xml \(expected one of sh, fish, dotenv, json\)$/);
+usageError(
+  ["env", "--format", "xml"],
+  /^shards: invalid value for --format: xml \(expected one of sh, fish, dotenv, json\)$/,
+);
 usageError(["exec"], /^shards: no command given/, "repo");
 usageError(["help", "frobnicate"], /^shards: unknown command frobnicate$/);
-for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) usageError([name], `shards: unknown command ${name}`);
+for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"])
+  usageError([name], `shards: unknown command ${name}`);
 usageError(["hook", "__proto__"], /^shards: unknown shell "__proto__"/);
 usageError(["hook", "constructor"], /^shards: unknown shell "constructor"/);
 
@@ -60,7 +64,10 @@ test("doctor off a terminal says what it did not check", () => {
   shards(sb, main, ["install"]);
   const r = shards(sb, main, ["doctor"], { SHARDS_SHELL: "" });
   assert.is(r.status, 0, r.stderr);
-  assert.is(r.stdout, "all good (git, hook, config, registry, stale); not checked: shell (not a terminal: scripts use `shards exec`)\n");
+  assert.is(
+    r.stdout,
+    "all good (git, hook, config, registry, stale); not checked: shell (not a terminal: scripts use `shards exec`)\n",
+  );
 });
 
 test("one voice: every message of ours starts with `shards: ` in lower case", () => {

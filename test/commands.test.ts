@@ -1,6 +1,7 @@
 // The commands end to end, in real repositories with real git.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+
 import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -17,9 +18,27 @@ test("create three, list, destroy the middle one, create another: it reuses the 
   const list = json(shards(sb, main, ["list", "--json"]));
   assert.equal(
     list.map((r: { branch: string; start: number | null; state: string }) => [r.branch, r.start, r.state]),
-    [["main", null, "none"], ["one", 3000, "ok"], ["three", 3020, "ok"], ["two", 3010, "ok"]],
+    [
+      ["main", null, "none"],
+      ["one", 3000, "ok"],
+      ["three", 3020, "ok"],
+      ["two", 3010, "ok"],
+    ],
   );
-  assert.equal(Object.keys(list[1]).sort(), ["branch", "count", "end", "intruders", "listening", "name", "path", "ports", "repo", "split", "start", "state"]);
+  assert.equal(Object.keys(list[1]).sort(), [
+    "branch",
+    "count",
+    "end",
+    "intruders",
+    "listening",
+    "name",
+    "path",
+    "ports",
+    "repo",
+    "split",
+    "start",
+    "state",
+  ]);
   const table = shards(sb, main, ["list"]).stdout;
   assert.match(table, /^BRANCH +PORTS +PATH +STATE/);
   assert.match(table, /\nmain +- +\S+app +none\n/);
@@ -31,7 +50,14 @@ test("create three, list, destroy the middle one, create another: it reuses the 
   assert.match(git(sb, main, "branch", "--list", "two"), "two", "the branch is kept");
 
   const four = shards(sb, main, ["create", "feat/four", "--json"]);
-  assert.equal(json(four), { path: join(sb.dir, "app-feat-four"), branch: "feat/four", start: 3010, end: 3019, count: 10, ports: {} });
+  assert.equal(json(four), {
+    path: join(sb.dir, "app-feat-four"),
+    branch: "feat/four",
+    start: 3010,
+    end: 3019,
+    count: 10,
+    ports: {},
+  });
 });
 
 test("create: --path, --from, --count, an existing branch, and bad input", () => {
@@ -56,11 +82,18 @@ test("create: a branch checked out in another worktree is an error that names th
   const main = repo(sb);
   assert.is(shards(sb, main, ["create", "alpha"]).status, 0);
   const holder = join(sb.dir, "repo-alpha");
-  for (const args of [["create", "alpha"], ["create", "alpha", "--path", join(sb.dir, "elsewhere")], ["create", "main"]]) {
+  for (const args of [
+    ["create", "alpha"],
+    ["create", "alpha", "--path", join(sb.dir, "elsewhere")],
+    ["create", "main"],
+  ]) {
     const r = shards(sb, main, args);
     const where = args[1] === "main" ? main : holder;
     assert.equal([r.status, r.stdout], [1, ""], args.join(" "));
-    assert.is(r.stderr, `shards: branch ${args[1]} is checked out in ${where}; pick another branch, or use that worktree\n`);
+    assert.is(
+      r.stderr,
+      `shards: branch ${args[1]} is checked out in ${where}; pick another branch, or use that worktree\n`,
+    );
   }
   assert.not.ok(existsSync(join(sb.dir, "elsewhere")));
 });
@@ -123,7 +156,11 @@ test("list, which and destroy follow a worktree that moved or switched branch", 
   git(sb, moved, "checkout", "-q", "-b", "renamed");
   const row = json(shards(sb, main, ["list", "--json"])).find((r: { start: number }) => r.start === wt.start);
   assert.equal([row.path, row.branch, row.state], [moved, "renamed", "ok"]);
-  assert.equal(json(shards(sb, main, ["which", String(wt.start), "--json"])).owner, { path: moved, branch: "renamed", name: null });
+  assert.equal(json(shards(sb, main, ["which", String(wt.start), "--json"])).owner, {
+    path: moved,
+    branch: "renamed",
+    name: null,
+  });
   assert.match(shards(sb, main, ["destroy", "renamed"]).stdout, `freed ports ${wt.start}-${wt.end}`);
 });
 
@@ -151,7 +188,10 @@ test("allocate is stable, and release frees the range and removes shards.env", (
   assert.equal(json(shards(sb, sub, ["allocate", "--json"])), first);
   assert.equal(json(shards(sb, main, ["allocate", "--json", sub])), first);
   assert.is(json(shards(sb, sub, ["env", "--format", "json"])).SHARD_ROOT, main);
-  assert.equal(json(shards(sb, sub, ["list", "--json"])).map((r: { path: string }) => r.path), [main]);
+  assert.equal(
+    json(shards(sb, sub, ["list", "--json"])).map((r: { path: string }) => r.path),
+    [main],
+  );
   assert.is(shards(sb, sub, ["exec", "--", "sh", "-c", 'echo "$SHARD_PORT_RANGE_START"']).stdout, "3000\n");
   const envFile = join(main, ".git/shards.env");
   assert.match(readFileSync(envFile, "utf8"), /^SHARD_PORT_RANGE_START=3000\n/);
@@ -166,7 +206,10 @@ test("a lost registry: the worktree's shards.env range is adopted again", () => 
   const sb = sandbox();
   const main = repo(sb);
   shards(sb, main, ["allocate", "--count", "4"]);
-  writeFileSync(join(main, ".git/shards.env"), `SHARD_PORT_RANGE_START=3500\nSHARD_PORT_RANGE_END=3503\nSHARD_PORT_COUNT=4\nSHARD_ROOT=${main}\n`);
+  writeFileSync(
+    join(main, ".git/shards.env"),
+    `SHARD_PORT_RANGE_START=3500\nSHARD_PORT_RANGE_END=3503\nSHARD_PORT_COUNT=4\nSHARD_ROOT=${main}\n`,
+  );
   rmSync(sb.registry);
   assert.equal(json(shards(sb, main, ["allocate", "--json"])).start, 3500);
 });
@@ -180,7 +223,10 @@ test("env: every format, --no-allocate, and a worktree moved with git worktree m
   assert.equal([none.status, none.stdout], [0, "{}\n"]);
   assert.is(shards(sb, wt, ["env", "--no-allocate"]).stdout, "");
   const sh = shards(sb, wt, ["env"]).stdout;
-  assert.is(sh, `export SHARD_PORT_RANGE_START='3000'\nexport SHARD_PORT_RANGE_END='3009'\nexport SHARD_PORT_COUNT='10'\nexport SHARD_ROOT='${wt}'\nexport SHARD_NAME='w-t'\n`);
+  assert.is(
+    sh,
+    `export SHARD_PORT_RANGE_START='3000'\nexport SHARD_PORT_RANGE_END='3009'\nexport SHARD_PORT_COUNT='10'\nexport SHARD_ROOT='${wt}'\nexport SHARD_NAME='w-t'\n`,
+  );
   assert.match(shards(sb, wt, ["env", "--format", "fish"]).stdout, "set -gx SHARD_PORT_COUNT '10'\n");
   assert.match(shards(sb, wt, ["env", "--format", "dotenv"]).stdout, "SHARD_PORT_RANGE_END=3009\n");
   assert.is(json(shards(sb, wt, ["env", "--no-allocate", "--format", "json"])).SHARD_PORT_RANGE_START, "3000");
@@ -219,7 +265,10 @@ test("list --all shows every repository; outside a repository, list needs --all"
   shards(sb, b, ["allocate"]);
   assert.is(json(shards(sb, a, ["list", "--json"])).length, 1);
   const all = json(shards(sb, sb.home, ["list", "--all", "--json"]));
-  assert.equal(all.map((r: { repo: string }) => r.repo), [a, b]);
+  assert.equal(
+    all.map((r: { repo: string }) => r.repo),
+    [a, b],
+  );
   const outside = shards(sb, sb.home, ["list"]);
   assert.equal([outside.status, outside.stderr.includes("not inside a git worktree")], [1, true]);
 });
@@ -245,7 +294,10 @@ test("destroy: refuses the main worktree, keeps a dirty one without --force", ()
   const refused = shards(sb, main, ["destroy", "dirty"]);
   assert.equal([refused.status, existsSync(wt)], [1, true]);
   assert.match(refused.stderr, "--force");
-  assert.is(json(shards(sb, main, ["list", "--json"])).find((r: { branch: string }) => r.branch === "dirty").state, "ok");
+  assert.is(
+    json(shards(sb, main, ["list", "--json"])).find((r: { branch: string }) => r.branch === "dirty").state,
+    "ok",
+  );
   assert.is(shards(sb, main, ["destroy", wt, "--force"]).status, 0);
   assert.match(shards(sb, main, ["destroy", main]).stderr, "main worktree");
 });
@@ -264,10 +316,21 @@ test("exec: a signal to shards reaches the command, and shards dies of it too", 
   const sb = sandbox();
   const main = repo(sb);
   const marker = join(sb.dir, "got-term");
-  const child = spawn(process.execPath, [CLI, "exec", "--", "sh", "-c", `trap 'echo term > "${marker}"; trap - TERM; kill -TERM $$' TERM; echo ready; while :; do sleep 0.05; done`], {
-    cwd: main,
-    env: sb.env,
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      "exec",
+      "--",
+      "sh",
+      "-c",
+      `trap 'echo term > "${marker}"; trap - TERM; kill -TERM $$' TERM; echo ready; while :; do sleep 0.05; done`,
+    ],
+    {
+      cwd: main,
+      env: sb.env,
+    },
+  );
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   // Never a hang: an exec that ends before its command is ready fails the test.
@@ -276,7 +339,9 @@ test("exec: a signal to shards reaches the command, and shards dies of it too", 
     child.on("exit", (c, s) => fail(new Error(`exec ended first (${c ?? s}): ${stderr}`)));
   });
   child.kill("SIGTERM");
-  const [code, signal] = await new Promise<[number | null, string | null]>((done) => child.on("exit", (c, s) => done([c, s])));
+  const [code, signal] = await new Promise<[number | null, string | null]>((done) =>
+    child.on("exit", (c, s) => done([c, s])),
+  );
   assert.equal([code, signal], [null, "SIGTERM"]);
   assert.is(readFileSync(marker, "utf8"), "term\n");
 });
@@ -287,7 +352,8 @@ test("--version, --help and unknown commands", () => {
   assert.is(shards(sb, sb.home, ["--version"]).stdout.trim(), pkg.version);
   const help = shards(sb, sb.home, ["--help"]);
   assert.is(help.status, 0);
-  for (const c of ["allocate", "release", "create", "destroy", "list", "prune", "env", "exec", "hook"]) assert.match(help.stdout, c);
+  for (const c of ["allocate", "release", "create", "destroy", "list", "prune", "env", "exec", "hook"])
+    assert.match(help.stdout, c);
   const unknown = shards(sb, sb.home, ["frobnicate"]);
   assert.is(unknown.status, 2);
   assert.match(unknown.stderr, "unknown command frobnicate");

@@ -81,30 +81,96 @@ function bad(what: string, files: Record<string, string>, env: NodeJS.ProcessEnv
   });
 }
 
-bad("portCount 0 from a variable", {}, { SHARDS_PORT_COUNT: "0" }, /invalid portCount 0 in SHARDS_PORT_COUNT: .*1 to 1000/);
+bad(
+  "portCount 0 from a variable",
+  {},
+  { SHARDS_PORT_COUNT: "0" },
+  /invalid portCount 0 in SHARDS_PORT_COUNT: .*1 to 1000/,
+);
 bad("portCount that is not a number", {}, { SHARDS_PORT_COUNT: "ten" }, /invalid portCount "ten" in SHARDS_PORT_COUNT/);
 bad("basePort past 65535", {}, { SHARDS_BASE_PORT: "70000" }, /invalid basePort 70000 in SHARDS_BASE_PORT/);
-bad("maxPort below the first block", {}, { SHARDS_MAX_PORT: "3005" }, /invalid maxPort 3005 in SHARDS_MAX_PORT: .*3009 to 65535/);
-bad("base + count overflowing 65535", {}, { SHARDS_BASE_PORT: "65530" }, /^shards: invalid basePort 65530 in SHARDS_BASE_PORT: the first block 65530-65539 runs past port 65535$/);
-bad("a basePort above the default maxPort", { "shards.config.json": '{"basePort":40000}' }, {}, /^shards: invalid basePort 40000 in \S+shards\.config\.json: the first block 40000-40009 runs past maxPort 32767; set maxPort too/);
-bad("a maxPort below the block, set by the user", { "shards.config.json": '{"basePort":40000, "maxPort": 40005}' }, {}, /invalid maxPort 40005 in \S+shards\.config\.json: must be an integer from 40009 to 65535/);
+bad(
+  "maxPort below the first block",
+  {},
+  { SHARDS_MAX_PORT: "3005" },
+  /invalid maxPort 3005 in SHARDS_MAX_PORT: .*3009 to 65535/,
+);
+bad(
+  "base + count overflowing 65535",
+  {},
+  { SHARDS_BASE_PORT: "65530" },
+  /^shards: invalid basePort 65530 in SHARDS_BASE_PORT: the first block 65530-65539 runs past port 65535$/,
+);
+bad(
+  "a basePort above the default maxPort",
+  { "shards.config.json": '{"basePort":40000}' },
+  {},
+  /^shards: invalid basePort 40000 in \S+shards\.config\.json: the first block 40000-40009 runs past maxPort 32767; set maxPort too/,
+);
+bad(
+  "a maxPort below the block, set by the user",
+  { "shards.config.json": '{"basePort":40000, "maxPort": 40005}' },
+  {},
+  /invalid maxPort 40005 in \S+shards\.config\.json: must be an integer from 40009 to 65535/,
+);
 bad("probe that is not a boolean", {}, { SHARDS_PROBE: "maybe" }, /invalid probe "maybe" in SHARDS_PROBE: use 1\/true/);
-bad("portCount as a string in a JSON file", { "shards.config.json": '{"portCount":"10"}' }, {}, /invalid portCount "10" in .*shards\.config\.json/);
-bad("a fractional basePort in .shardsrc", { ".shardsrc": "basePort=3000.5" }, {}, /invalid basePort 3000\.5 in .*\.shardsrc/);
-bad("exclude that is not a list", { "package.json": '{"shards":{"exclude":"3306"}}' }, {}, /invalid exclude "3306" in .*package\.json/);
+bad(
+  "portCount as a string in a JSON file",
+  { "shards.config.json": '{"portCount":"10"}' },
+  {},
+  /invalid portCount "10" in .*shards\.config\.json/,
+);
+bad(
+  "a fractional basePort in .shardsrc",
+  { ".shardsrc": "basePort=3000.5" },
+  {},
+  /invalid basePort 3000\.5 in .*\.shardsrc/,
+);
+bad(
+  "exclude that is not a list",
+  { "package.json": '{"shards":{"exclude":"3306"}}' },
+  {},
+  /invalid exclude "3306" in .*package\.json/,
+);
 bad("an exclude port out of range", { "shards.config.json": '{"exclude":[0]}' }, {}, /invalid exclude \[0\]/);
-bad("a bad port name", { "shards.config.json": '{"names":["Web"]}' }, {}, /invalid names "Web" in .*shards\.config\.json/);
+bad(
+  "a bad port name",
+  { "shards.config.json": '{"names":["Web"]}' },
+  {},
+  /invalid names "Web" in .*shards\.config\.json/,
+);
 bad("a reserved port name", { "shards.config.json": '{"names":["count"]}' }, {}, /invalid names "count"/);
 bad("duplicate port names", { "shards.config.json": '{"names":["web","web"]}' }, {}, /names must be unique/);
-bad("more names than ports", { "shards.config.json": '{"portCount":1,"names":["a","b"]}' }, {}, /at most portCount \(1\)/);
+bad(
+  "more names than ports",
+  { "shards.config.json": '{"portCount":1,"names":["a","b"]}' },
+  {},
+  /at most portCount \(1\)/,
+);
 bad("exportPort as a string", { "~/.shardsrc": 'exportPort="yes"' }, {}, /invalid exportPort "yes" in .*\.shardsrc/);
 bad("an unknown key", { "shards.config.json": '{"portcount":5}' }, {}, /invalid portcount 5 in .*: unknown key/);
 bad("a config file that does not load", { "shards.config.json": "{" }, {}, /invalid config/);
-bad("a shards key in package.json that is not an object", { "package.json": '{"shards":"4000"}' }, {}, /invalid shards "4000" in \S+package\.json: the "shards" key must be an object/);
-bad("a shards key in package.json that is a list", { "package.json": '{"shards":[4000]}' }, {}, /invalid shards \[4000\] in \S+package\.json/);
+bad(
+  "a shards key in package.json that is not an object",
+  { "package.json": '{"shards":"4000"}' },
+  {},
+  /invalid shards "4000" in \S+package\.json: the "shards" key must be an object/,
+);
+bad(
+  "a shards key in package.json that is a list",
+  { "package.json": '{"shards":[4000]}' },
+  {},
+  /invalid shards \[4000\] in \S+package\.json/,
+);
 bad("--count 0", {}, {}, /invalid count "0" in --count/, ["--count", "0"]);
-bad("--count that is not a number", {}, {}, /invalid count "abc" in --count: must be an integer from 1 to 1000/, ["--count", "abc"]);
-bad("--count past the pool", {}, { SHARDS_MAX_PORT: "3019" }, /invalid count "50" in --count: .*1 to 20/, ["--count", "50"]);
+bad("--count that is not a number", {}, {}, /invalid count "abc" in --count: must be an integer from 1 to 1000/, [
+  "--count",
+  "abc",
+]);
+bad("--count past the pool", {}, { SHARDS_MAX_PORT: "3019" }, /invalid count "50" in --count: .*1 to 20/, [
+  "--count",
+  "50",
+]);
 
 test("a config path that is not a regular file is an invalid value", () => {
   for (const name of ["shards.config.json", ".shardsrc"]) {
@@ -119,13 +185,25 @@ test("a config path that is not a regular file is an invalid value", () => {
 });
 
 test("configuration is data: a code config is never run, named once, and doctor reports it", () => {
-  for (const name of ["shards.config.mjs", "shards.config.ts", "shards.config.js", "shards.config.cjs", ".config/shards.mjs", "shards.config.json.mjs"]) {
+  for (const name of [
+    "shards.config.mjs",
+    "shards.config.ts",
+    "shards.config.js",
+    "shards.config.cjs",
+    ".config/shards.mjs",
+    "shards.config.json.mjs",
+  ]) {
     const sb = sandbox();
     const main = repo(sb);
     const marker = join(sb.dir, "ran");
     const code = `import { writeFileSync } from "node:fs"; writeFileSync(${JSON.stringify(marker)}, "ran"); export default { basePort: 4000 };`;
     mkdirSync(join(main, name, ".."), { recursive: true });
-    writeFileSync(join(main, name), name.endsWith("cjs") ? `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "x"); module.exports = { basePort: 4000 };` : code);
+    writeFileSync(
+      join(main, name),
+      name.endsWith("cjs")
+        ? `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "x"); module.exports = { basePort: 4000 };`
+        : code,
+    );
     // With a data file beside it (c12 is loaded), and without.
     for (const data of [false, true]) {
       if (data) writeFileSync(join(main, ".shardsrc"), "portCount=5\n");
@@ -152,7 +230,10 @@ test("a branch's committed shards.config.mjs does not run on git worktree add", 
   assert.is(shards(sb, main, ["install"]).status, 0);
   const marker = join(sb.dir, "ran");
   git(sb, main, "checkout", "-q", "-b", "pr");
-  writeFileSync(join(main, "shards.config.mjs"), `import { writeFileSync } from "node:fs"; writeFileSync(${JSON.stringify(marker)}, "ran"); export default {};`);
+  writeFileSync(
+    join(main, "shards.config.mjs"),
+    `import { writeFileSync } from "node:fs"; writeFileSync(${JSON.stringify(marker)}, "ran"); export default {};`,
+  );
   git(sb, main, "add", "shards.config.mjs");
   git(sb, main, "commit", "-qm", "evil");
   git(sb, main, "checkout", "-q", "main");

@@ -1,8 +1,9 @@
 // Crash safety: shards processes killed with SIGKILL at random moments never leave a
 // registry that does not parse, never an overlap, never a shards.env that disagrees with
 // the registry, and never a lock that blocks the next allocation for long.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+
 import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -46,7 +47,11 @@ test("40+ allocate/release runs killed at random moments over a dozen repositori
     if (!existsSync(envFile)) continue;
     const record = records.find((r) => r.gitDir === join(dir, ".git"));
     assert.ok(record, `${envFile} survives only with its record`);
-    assert.equal(rangeFromEnv(parseEnvFile(readFileSync(envFile, "utf8"))), { start: record!.start, end: record!.end, count: record!.count });
+    assert.equal(rangeFromEnv(parseEnvFile(readFileSync(envFile, "utf8"))), {
+      start: record!.start,
+      end: record!.end,
+      count: record!.count,
+    });
   }
 
   const started = Date.now();
@@ -63,7 +68,16 @@ test("readers never see a registry half written, while it is rewritten again and
   const allocations = Array.from({ length: 400 }, (_, i) => {
     const path = join(sb.dir, "live", `w${i}`);
     mkdirSync(join(path, ".git"), { recursive: true });
-    return { gitDir: join(path, ".git"), path, branch: `w${i}`, repo: path, names: [], start: 10000 + i * 10, end: 10009 + i * 10, count: 10 };
+    return {
+      gitDir: join(path, ".git"),
+      path,
+      branch: `w${i}`,
+      repo: path,
+      names: [],
+      start: 10000 + i * 10,
+      end: 10009 + i * 10,
+      count: 10,
+    };
   });
   mkdirSync(sb.shardsHome, { recursive: true });
   writeFileSync(sb.registry, JSON.stringify({ version: 1, allocations }));

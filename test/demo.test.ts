@@ -22,8 +22,15 @@ test("the demo makes a repository, three worktrees with ports, lists them, and l
   assert.is(r.status, 0, r.stdout + r.stderr);
   assert.ok(Date.now() - started < 10_000, "a few seconds");
   const rows = r.stdout.split("\n").filter((l) => / ok(\s|$)/.test(l));
-  assert.equal(rows.map((l) => l.split(/\s+/)[0]), ["main", "feature-a", "feature-b", "feature-c"]);
-  assert.is(r.stderr.split("\n").filter((l) => /^shards: feature-[abc] -> ports \d+-\d+$/.test(l)).length, 3, "the hook allocated each");
+  assert.equal(
+    rows.map((l) => l.split(/\s+/)[0]),
+    ["main", "feature-a", "feature-b", "feature-c"],
+  );
+  assert.is(
+    r.stderr.split("\n").filter((l) => /^shards: feature-[abc] -> ports \d+-\d+$/.test(l)).length,
+    3,
+    "the hook allocated each",
+  );
   assert.equal(readdirSync(tmp), [], "the throwaway directory is gone");
   assert.equal(readdirSync(sb.home, { recursive: true }).sort(), homeBefore, "HOME untouched");
   assert.not.ok(existsSync(sb.shardsHome), "the caller's SHARDS_HOME untouched");

@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "no
 import { basename, join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { type RunResult, type Sandbox, CLI, git, json, repo, sandbox, shards } from "./_helpers.ts";
+import { CLI, git, json, type RunResult, repo, type Sandbox, sandbox, shards } from "./_helpers.ts";
 
 const SHELL = { SHARDS_SHELL: "zsh", SHELL: "/bin/zsh" };
 
@@ -41,7 +41,10 @@ function healthy(env: NodeJS.ProcessEnv = {}): { sb: Sandbox; r: string } {
 /** The one failing check, which must be `name`, and its line in the text output. */
 function onlyProblem(sb: Sandbox, cwd: string, name: string, env: NodeJS.ProcessEnv = SHELL): Check {
   const bad = failing(sb, cwd, env);
-  assert.equal(bad.map((c) => c.name), [name]);
+  assert.equal(
+    bad.map((c) => c.name),
+    [name],
+  );
   const text = doctor(sb, cwd, env);
   assert.is(text.status, 1);
   assert.is(text.stdout, "");
@@ -110,7 +113,10 @@ test("the hook's CLI or node is gone", () => {
     const { sb, r } = healthy({ [key]: copy });
     rmSync(copy);
     const c = onlyProblem(sb, r, "hook");
-    assert.match(c.message, `the hook runs ${key === "SHARDS_HOOK_CLI" ? "the shards CLI" : "node"} at ${copy}, which is gone`);
+    assert.match(
+      c.message,
+      `the hook runs ${key === "SHARDS_HOOK_CLI" ? "the shards CLI" : "node"} at ${copy}, which is gone`,
+    );
   }
 });
 
@@ -128,7 +134,16 @@ test("a registry that does not parse, and one with overlapping records; doctor c
   assert.match(c.fix!, "shards prune");
   assert.is(readFileSync(sb.registry, "utf8"), "{ nope");
 
-  const rec = (start: number, path: string) => ({ gitDir: join(path, ".git"), path, branch: "main", repo: path, names: [], start, end: start + 9, count: 10 });
+  const rec = (start: number, path: string) => ({
+    gitDir: join(path, ".git"),
+    path,
+    branch: "main",
+    repo: path,
+    names: [],
+    start,
+    end: start + 9,
+    count: 10,
+  });
   repo(sb, `${basename(r)}-other`);
   const overlapping = JSON.stringify({ version: 1, allocations: [rec(3000, r), rec(3005, r + "-other")] });
   writeFileSync(sb.registry, overlapping);
@@ -201,7 +216,10 @@ test("husky layout", () => {
   // husky's stub (test/husky.test.ts runs the real husky).
   writeFileSync(join(r, ".husky/_/post-checkout"), '#!/usr/bin/env sh\n. "$(dirname "$0")/h"\n', { mode: 0o755 });
   git(sb, r, "config", "core.hooksPath", ".husky/_");
-  assert.equal(failing(sb, r).map((c) => c.name), ["hook"]);
+  assert.equal(
+    failing(sb, r).map((c) => c.name),
+    ["hook"],
+  );
   assert.is(shards(sb, r, ["install"]).status, 0);
   assert.equal(failing(sb, r), []);
   // lefthook: test/lefthook.test.ts, with the real lefthook.

@@ -6,7 +6,17 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { BLOCK_BEGIN, BLOCK_END, parseEnvFile, rangeFromEnv, renderEnv, renderEnvBlock, renderEnvFile, shardEnv, withEnvBlock } from "../src/core/env.ts";
+import {
+  BLOCK_BEGIN,
+  BLOCK_END,
+  parseEnvFile,
+  rangeFromEnv,
+  renderEnv,
+  renderEnvBlock,
+  renderEnvFile,
+  shardEnv,
+  withEnvBlock,
+} from "../src/core/env.ts";
 
 const range = { start: 3010, end: 3019, count: 10 };
 
@@ -30,7 +40,9 @@ const nasty = "/tmp/it's a \"path\" with $HOME and `id` and \\ and 'quotes'";
 
 test("sh output is safe to eval, even with a hostile path", () => {
   const env = shardEnv(range, { names: [], exportPort: true, root: nasty });
-  const out = spawnSync("sh", ["-c", `${renderEnv(env, "sh")}\nprintf '%s|%s' "$SHARD_ROOT" "$PORT"`], { encoding: "utf8" });
+  const out = spawnSync("sh", ["-c", `${renderEnv(env, "sh")}\nprintf '%s|%s' "$SHARD_ROOT" "$PORT"`], {
+    encoding: "utf8",
+  });
   assert.is(out.stdout, `${nasty}|3010`);
 });
 
@@ -44,7 +56,10 @@ test("fish output round-trips a hostile path", () => {
 test("json and dotenv", () => {
   const env = shardEnv(range, { names: [], exportPort: false, root: "/w" });
   assert.equal(JSON.parse(renderEnv(env, "json")), env);
-  assert.is(renderEnv(env, "dotenv"), "SHARD_PORT_RANGE_START=3010\nSHARD_PORT_RANGE_END=3019\nSHARD_PORT_COUNT=10\nSHARD_ROOT=/w\n");
+  assert.is(
+    renderEnv(env, "dotenv"),
+    "SHARD_PORT_RANGE_START=3010\nSHARD_PORT_RANGE_END=3019\nSHARD_PORT_COUNT=10\nSHARD_ROOT=/w\n",
+  );
   assert.is(renderEnv({}, "json"), "{}\n");
 });
 
@@ -55,7 +70,10 @@ test("dotenv quotes a path that a shell or compose would expand or split", () =>
   writeFileSync(file, dotenv);
   const out = spawnSync("sh", ["-c", `set -a; . "$0"; printf '%s' "$SHARD_ROOT"`, file], { encoding: "utf8" });
   assert.is(out.stdout, nasty);
-  assert.match(renderEnv(shardEnv(range, { names: [], exportPort: false, root: "/a b" }), "dotenv"), "SHARD_ROOT='/a b'\n");
+  assert.match(
+    renderEnv(shardEnv(range, { names: [], exportPort: false, root: "/a b" }), "dotenv"),
+    "SHARD_ROOT='/a b'\n",
+  );
 });
 
 test("shards.env round-trips and its range is read back", () => {
@@ -87,7 +105,8 @@ test("SHARD_NAME is written and read back only as a [a-z0-9][a-z0-9_-]* word", (
   const env = shardEnv(range, { names: [], exportPort: false, root: "/w", name: "app-2" });
   assert.is(env.SHARD_NAME, "app-2");
   assert.equal(parseEnvFile(renderEnvFile(env)), env);
-  for (const bad of ["App", "-x", "a b", "$(id)", ""]) assert.is(parseEnvFile(`SHARD_NAME=${bad}\n`).SHARD_NAME, undefined, bad);
+  for (const bad of ["App", "-x", "a b", "$(id)", ""])
+    assert.is(parseEnvFile(`SHARD_NAME=${bad}\n`).SHARD_NAME, undefined, bad);
 });
 
 test("the envFile block: added at the end, replaced in place, removed leaving every other byte", () => {

@@ -7,7 +7,7 @@ import { parse } from "dotenv";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { withEnvBlock } from "../src/core/env.ts";
-import { type Sandbox, git, json, repo, sandbox, shards } from "./_helpers.ts";
+import { git, json, repo, type Sandbox, sandbox, shards } from "./_helpers.ts";
 
 const USER_TEXT = "# mine\nFOO=1\nBAR='a b'\n\nexport BAZ=2\n";
 

@@ -1,12 +1,21 @@
 // The git hook end to end: real git in temp repositories, the built CLI, and marker files
 // that prove what ran and how often.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { type Allocation, overlaps, sanitizeRegistry } from "../src/core/records.ts";
-import { type RunResult, type Sandbox, CLI, git, json, repo, sandbox, shards } from "./_helpers.ts";
+import { CLI, git, json, type RunResult, repo, type Sandbox, sandbox, shards } from "./_helpers.ts";
 
 const NULL_ID = "0".repeat(40);
 
@@ -145,7 +154,9 @@ test("30 git worktree add at once over 3 repositories: 33 ranges, no overlap, a 
     }
   };
   const adds = repos.flatMap((r, i) =>
-    Array.from({ length: 10 }, (_, k) => add(r, ["worktree", "add", "-q", "-b", `w${k}`, join(sb.dir, `wt-${i}-${k}`)])),
+    Array.from({ length: 10 }, (_, k) =>
+      add(r, ["worktree", "add", "-q", "-b", `w${k}`, join(sb.dir, `wt-${i}-${k}`)]),
+    ),
   );
   const results = await Promise.all(adds);
   for (const res of results) {
@@ -158,10 +169,14 @@ test("30 git worktree add at once over 3 repositories: 33 ranges, no overlap, a 
   assert.equal(problems, []);
   assert.is(recs.length, 33);
   assert.is(new Set(recs.map((r) => r.gitDir)).size, 33);
-  for (const a of recs) for (const b of recs) if (a !== b) assert.not.ok(overlaps(a, b), `${a.path} overlaps ${b.path}`);
+  for (const a of recs)
+    for (const b of recs) if (a !== b) assert.not.ok(overlaps(a, b), `${a.path} overlaps ${b.path}`);
   // First fit: the 33 ranges are the first 33 slots (3300-3309 holds 3306, excluded by default).
   const slots = Array.from({ length: 34 }, (_, i) => 3000 + 10 * i).filter((start) => start !== 3300);
-  assert.equal(recs.map((r) => r.start).sort((x, y) => x - y), slots);
+  assert.equal(
+    recs.map((r) => r.start).sort((x, y) => x - y),
+    slots,
+  );
 });
 
 test("an existing hook is chained: runs once with its arguments and stdin, its exit status is git's, uninstall restores bytes and mode", () => {
@@ -210,14 +225,21 @@ test("the chained hook and husky's lines below our block run with the new worktr
   writeFileSync(join(r, "shards.config.json"), '{"names": ["web"], "exportPort": true}');
   const marker = join(sb.dir, "theirs");
   const show = `echo "$SHARD_PORT_RANGE_START-$SHARD_PORT_RANGE_END web=$SHARD_PORT_WEB port=$PORT root=$SHARD_ROOT" >> '${marker}'`;
-  writeFileSync(join(r, ".git/hooks/post-checkout"), `#!/bin/sh
+  writeFileSync(
+    join(r, ".git/hooks/post-checkout"),
+    `#!/bin/sh
 ${show}
-`, { mode: 0o755 });
+`,
+    { mode: 0o755 },
+  );
   install(sb, r);
   const wt = join(sb.dir, "with space");
   assert.is(gitRun(sb, r, ["worktree", "add", "-b", "x", wt]).status, 0);
-  assert.is(readFileSync(marker, "utf8"), `3010-3019 web=3010 port=3010 root=${wt}
-`);
+  assert.is(
+    readFileSync(marker, "utf8"),
+    `3010-3019 web=3010 port=3010 root=${wt}
+`,
+  );
   // An ordinary checkout: nothing of ours is set.
   gitRun(sb, wt, ["checkout", "-q", "-b", "y"], { SHARD_PORT_RANGE_START: "" });
   assert.is(readFileSync(marker, "utf8").split("\n")[1], "- web= port= root=");
@@ -227,8 +249,11 @@ ${show}
   const r2 = repo(sb2);
   huskyLayout(sb2, r2);
   const marker2 = join(sb2.dir, "theirs");
-  writeFileSync(join(r2, ".husky/post-checkout"), `echo "$SHARD_PORT_RANGE_START-$SHARD_PORT_RANGE_END" >> '${marker2}'
-`);
+  writeFileSync(
+    join(r2, ".husky/post-checkout"),
+    `echo "$SHARD_PORT_RANGE_START-$SHARD_PORT_RANGE_END" >> '${marker2}'
+`,
+  );
   install(sb2, r2);
   assert.is(gitRun(sb2, r2, ["worktree", "add", "-b", "x", "../x"]).status, 0);
   assert.is(readFileSync(marker2, "utf8"), "3010-3019\n");
@@ -289,7 +314,10 @@ test("a global core.hooksPath: install says it is machine-wide, and another repo
   const dir = join(sb.dir, "global hooks");
   git(sb, r, "config", "--global", "core.hooksPath", dir);
   const out = install(sb, r);
-  assert.match(out.stdout, `core.hooksPath is set globally (in ${sb.home}/.gitconfig), so this install is machine-wide`);
+  assert.match(
+    out.stdout,
+    `core.hooksPath is set globally (in ${sb.home}/.gitconfig), so this install is machine-wide`,
+  );
   assert.match(out.stdout, `every repository that uses ${dir} allocates`);
   const add = gitRun(sb, other, ["worktree", "add", "-b", "x", "../x"]);
   assert.equal(shardLines(add.stderr), ["shards: x -> ports 3010-3019"]);
@@ -335,7 +363,9 @@ test("a bad config during git worktree add: the add succeeds, one warning names 
   install(sb, r);
   const add = gitRun(sb, r, ["worktree", "add", "-b", "bad", "../bad"], { SHARDS_PORT_COUNT: "abc" });
   assert.is(add.status, 0, add.stderr);
-  assert.equal(shardLines(add.stderr), ['shards: warning: no ports allocated: invalid portCount "abc" in SHARDS_PORT_COUNT: must be a whole number']);
+  assert.equal(shardLines(add.stderr), [
+    'shards: warning: no ports allocated: invalid portCount "abc" in SHARDS_PORT_COUNT: must be a whole number',
+  ]);
   assert.ok(existsSync(join(sb.dir, "bad/README")));
   // A config file committed in the repository, as the new worktree sees it.
   writeFileSync(join(r, ".shardsrc"), "basePort=70000\n");
@@ -357,7 +387,10 @@ test("the recorded node or CLI is gone: one warning line, the add succeeds", () 
     assert.is(add.status, 0, add.stderr);
     const lines = shardLines(add.stderr);
     assert.is(lines.length, 1, add.stderr);
-    assert.match(lines[0]!, `shards: warning: no ports allocated: ${gone === "SHARDS_HOOK_CLI" ? "shards" : "node"} is gone from ${sb.dir}/uninstalled/thing`);
+    assert.match(
+      lines[0]!,
+      `shards: warning: no ports allocated: ${gone === "SHARDS_HOOK_CLI" ? "shards" : "node"} is gone from ${sb.dir}/uninstalled/thing`,
+    );
   }
 });
 
@@ -420,12 +453,20 @@ test("husky: an existing .husky/post-checkout keeps its content, runs once, and 
     install(sb, r);
     const text = readFileSync(file, "utf8");
     assert.ok(text.includes(original.replace("#!/bin/sh\n", "")), "their lines are kept");
-    assert.ok(!original.startsWith("#!") || text.startsWith("#!/bin/sh\n# >>> shards >>>"), "the block goes right after the #! line");
+    assert.ok(
+      !original.startsWith("#!") || text.startsWith("#!/bin/sh\n# >>> shards >>>"),
+      "the block goes right after the #! line",
+    );
     const name = `b${original.length}`;
     const add = gitRun(sb, r, ["worktree", "add", "-b", name, `../${name}`]);
     assert.is(add.status, 0, add.stderr);
     assert.is(shardLines(add.stderr).length, 1);
-    assert.is(readFileSync(marker, "utf8").split("\n").filter((l) => l === NULL_ID).length, original.startsWith("#!") ? 1 : 2);
+    assert.is(
+      readFileSync(marker, "utf8")
+        .split("\n")
+        .filter((l) => l === NULL_ID).length,
+      original.startsWith("#!") ? 1 : 2,
+    );
     assert.is(shards(sb, r, ["uninstall"]).status, 0);
     assert.is(readFileSync(file, "utf8"), original);
   }

@@ -3,7 +3,7 @@
 // someone else, and .git files that point nowhere. One clear line each, nothing deleted,
 // nothing run, and never an overlapping range afterwards.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -34,17 +34,58 @@ function damagedRecords(what: string, specs: Spec[], expectKept: number[], dropp
     } else assert.equal([r.stderr, kept], ["", []]);
     const after = JSON.parse(readFileSync(sb.registry, "utf8")).allocations;
     const others = after.filter((a: { path: string }) => a.path !== main);
-    assert.equal(others.map((a: { start: number }) => a.start), expectKept);
+    assert.equal(
+      others.map((a: { start: number }) => a.start),
+      expectKept,
+    );
     const mine = json(r);
     for (const a of others) assert.not.ok(overlaps(mine, a), `${mine.start} overlaps ${a.start}`);
   });
 }
 
-damagedRecords("a duplicate record for one worktree", [["a", 3000, 3009], ["a", 3010, 3019]], [3000, 3010], false);
-damagedRecords("overlapping records", [["a", 3000, 3009], ["b", 3005, 3014]], [3000, 3005], false);
-damagedRecords("ports out of range", [["a", 65530, 65545], ["b", 3000, 3009]], [3000]);
-damagedRecords("a legacy 0/0 record", [["a", 0, 0, 0], ["b", 3010, 3019]], [3010]);
-damagedRecords("end before start", [["a", 3019, 3010], ["b", 3000, 3009]], [3000, 3019], false);
+damagedRecords(
+  "a duplicate record for one worktree",
+  [
+    ["a", 3000, 3009],
+    ["a", 3010, 3019],
+  ],
+  [3000, 3010],
+  false,
+);
+damagedRecords(
+  "overlapping records",
+  [
+    ["a", 3000, 3009],
+    ["b", 3005, 3014],
+  ],
+  [3000, 3005],
+  false,
+);
+damagedRecords(
+  "ports out of range",
+  [
+    ["a", 65530, 65545],
+    ["b", 3000, 3009],
+  ],
+  [3000],
+);
+damagedRecords(
+  "a legacy 0/0 record",
+  [
+    ["a", 0, 0, 0],
+    ["b", 3010, 3019],
+  ],
+  [3010],
+);
+damagedRecords(
+  "end before start",
+  [
+    ["a", 3019, 3010],
+    ["b", 3000, 3009],
+  ],
+  [3000, 3019],
+  false,
+);
 damagedRecords("a count that disagrees", [["a", 3000, 3009, 3]], [3000], false);
 
 test("a read-only state directory: one line, exit 1, nothing changed", () => {
@@ -58,7 +99,11 @@ test("a read-only state directory: one line, exit 1, nothing changed", () => {
   const asNobody = process.getuid?.() === 0;
   if (asNobody) for (const dir of [sb.dir, sb.home, main]) chmodSync(dir, 0o755);
   const r = asNobody
-    ? spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, "allocate"], { cwd: main, env: sb.env, encoding: "utf8" })
+    ? spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, "allocate"], {
+        cwd: main,
+        env: sb.env,
+        encoding: "utf8",
+      })
     : shards(sb, main, ["allocate"]);
   assert.is(r.status, 1, r.stdout);
   assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
@@ -70,10 +115,18 @@ test("a state directory that cannot be made (under /proc): one line at once, nev
   const sb = sandbox({ SHARDS_HOME: "/proc/shards-cannot-exist/state" });
   const main = repo(sb);
   const started = Date.now();
-  const r = spawnSync(process.execPath, [CLI, "allocate"], { cwd: main, env: sb.env, encoding: "utf8", timeout: 20_000 });
+  const r = spawnSync(process.execPath, [CLI, "allocate"], {
+    cwd: main,
+    env: sb.env,
+    encoding: "utf8",
+    timeout: 20_000,
+  });
   assert.is(r.signal, null, "it did not hang");
   assert.is(r.status, 1);
-  assert.is(r.stderr, "shards: cannot create /proc/shards-cannot-exist/state (ENOENT); set SHARDS_HOME to a writable directory\n");
+  assert.is(
+    r.stderr,
+    "shards: cannot create /proc/shards-cannot-exist/state (ENOENT); set SHARDS_HOME to a writable directory\n",
+  );
   assert.ok(Date.now() - started < 5000);
 });
 
@@ -81,7 +134,7 @@ test("paths and branch names with spaces, quotes, $, backticks, newlines and uni
   const sb = sandbox();
   const name = "we ird 'q' \"d\" $HOME `id` ü\nnl";
   const main = repo(sb, name);
-  const branch = "feat/it's-\"$x\"-`y`-ü";
+  const branch = 'feat/it\'s-"$x"-`y`-ü';
   const created = shards(sb, main, ["create", branch, "--json"]);
   assert.is(created.status, 0, created.stderr);
   const wt = json(created);
@@ -89,13 +142,20 @@ test("paths and branch names with spaces, quotes, $, backticks, newlines and uni
   assert.ok(existsSync(wt.path));
   const inside = shards(sb, wt.path, ["env"]);
   // SHARD_ROOT holds a newline here: it is left out of the env rather than cut.
-  const evaluated = spawnSync("sh", ["-c", `${inside.stdout}\nprintf '%s|%s' "$SHARD_PORT_RANGE_START" "\${SHARD_ROOT-unset}"`], { encoding: "utf8" });
+  const evaluated = spawnSync(
+    "sh",
+    ["-c", `${inside.stdout}\nprintf '%s|%s' "$SHARD_PORT_RANGE_START" "\${SHARD_ROOT-unset}"`],
+    { encoding: "utf8" },
+  );
   assert.is(evaluated.stdout, "3000|unset");
   const listed = json(shards(sb, main, ["list", "--json"]));
-  assert.equal(listed.map((r: { path: string }) => r.path), [main, wt.path]);
+  assert.equal(
+    listed.map((r: { path: string }) => r.path),
+    [main, wt.path],
+  );
   assert.match(shards(sb, main, ["destroy", branch]).stdout, "freed ports 3000-3009");
 
-  const plain = repo(sb, "sp ace's \"$q\" `b` ü");
+  const plain = repo(sb, 'sp ace\'s "$q" `b` ü');
   const env = shards(sb, plain, ["env"]).stdout;
   const root = spawnSync("sh", ["-c", `${env}\nprintf '%s' "$SHARD_ROOT"`], { encoding: "utf8" }).stdout;
   assert.is(root, plain);
@@ -115,7 +175,10 @@ test("a shards.env written by someone else is data: bad lines ignored, nothing r
   assert.is(readFileSync(join(main, ".git/shards.env"), "utf8").split("\n")[0], "SHARD_PORT_RANGE_START=3000");
   // A valid range someone else wrote is adopted only when it is free.
   const other = repo(sb, "other");
-  writeFileSync(join(other, ".git/shards.env"), "SHARD_PORT_RANGE_START=3005\nSHARD_PORT_RANGE_END=3014\nSHARD_PORT_COUNT=10\n");
+  writeFileSync(
+    join(other, ".git/shards.env"),
+    "SHARD_PORT_RANGE_START=3005\nSHARD_PORT_RANGE_END=3014\nSHARD_PORT_COUNT=10\n",
+  );
   assert.is(json(shards(sb, other, ["allocate", "--json"])).start, 3010);
 });
 
@@ -126,7 +189,10 @@ test("a .git file that points nowhere is one line naming it", () => {
   writeFileSync(join(dir, ".git"), "gitdir: /nowhere/at/all\n");
   const r = shards(sb, dir, ["allocate"]);
   assert.is(r.status, 1);
-  assert.is(r.stderr, `shards: ${join(dir, ".git")} points to /nowhere/at/all, which does not exist; run \`git worktree repair\` or remove the file\n`);
+  assert.is(
+    r.stderr,
+    `shards: ${join(dir, ".git")} points to /nowhere/at/all, which does not exist; run \`git worktree repair\` or remove the file\n`,
+  );
   writeFileSync(join(dir, ".git"), "garbage\n");
   assert.match(shards(sb, dir, ["allocate"]).stderr, "is not a git file");
 });

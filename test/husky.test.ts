@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { ROOT, type RunResult, type Sandbox, git, json, repo, sandbox, shards } from "./_helpers.ts";
+import { git, json, ROOT, type RunResult, repo, type Sandbox, sandbox, shards } from "./_helpers.ts";
 
 const HUSKY = join(ROOT, "node_modules/husky/bin.js");
 
@@ -25,7 +25,10 @@ function husky(sb: Sandbox, cwd: string): void {
 function add(sb: Sandbox, from: string, branch: string): string {
   const r = run(sb, from, "git", ["worktree", "add", "-b", branch, join(from, "..", branch)]);
   assert.is(r.status, 0, r.stderr);
-  return r.stderr.split("\n").filter((l) => l.startsWith("shards:")).join("\n");
+  return r.stderr
+    .split("\n")
+    .filter((l) => l.startsWith("shards:"))
+    .join("\n");
 }
 
 function hookCheck(sb: Sandbox, cwd: string): { ok: boolean; message: string } {

@@ -5,7 +5,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { type Sandbox, json, repo, sandbox, shards } from "./_helpers.ts";
+import { json, repo, type Sandbox, sandbox, shards } from "./_helpers.ts";
 import { end, poolEnv, serveFrom } from "./_listeners.ts";
 
 /** doctor's port checks (the sandbox has no hook installed: those checks are not ours). */
@@ -37,16 +37,30 @@ test("a server started from another worktree is an intruder on the range it list
     const [mainRow, featureRow] = rows;
     assert.equal(featureRow!.listening, [feature.start, feature.start + 1, feature.start + 3]);
     assert.equal(featureRow!.intruders, [
-      { port: feature.start + 1, pid: servers[0]!.pid, command: `node -e eval(process.env.CODE) server ${feature.start + 1}`, from: main },
+      {
+        port: feature.start + 1,
+        pid: servers[0]!.pid,
+        command: `node -e eval(process.env.CODE) server ${feature.start + 1}`,
+        from: main,
+      },
     ]);
     assert.equal([mainRow!.intruders, mainRow!.split, featureRow!.split], [[], [], []]);
     const table = shards(sb, main, ["list"]).stdout;
-    assert.match(table, `${feature.start + 1} (intruder: pid ${servers[0]!.pid} node -e eval(process.env.CODE) server ${feature.start + 1}, from ${main})`);
+    assert.match(
+      table,
+      `${feature.start + 1} (intruder: pid ${servers[0]!.pid} node -e eval(process.env.CODE) server ${feature.start + 1}, from ${main})`,
+    );
 
     const intruder = json(shards(sb, feature.path, ["which", String(feature.start + 1), "--json"]));
-    assert.equal([intruder.owner.path, intruder.pid, intruder.from, intruder.split], [feature.path, servers[0]!.pid, main, false]);
+    assert.equal(
+      [intruder.owner.path, intruder.pid, intruder.from, intruder.split],
+      [feature.path, servers[0]!.pid, main, false],
+    );
     const text = shards(sb, feature.path, ["which", String(feature.start + 1)]).stdout;
-    assert.match(text, `running in ${main}\nintruder: it runs from another worktree (${main}); stop it there and start it in ${feature.path}\n`);
+    assert.match(
+      text,
+      `running in ${main}\nintruder: it runs from another worktree (${main}); stop it there and start it in ${feature.path}\n`,
+    );
 
     const own = json(shards(sb, main, ["which", String(feature.start), "--json"]));
     assert.equal([own.pid, own.from], [servers[1]!.pid, feature.path]);
@@ -82,15 +96,23 @@ test("a port held by two processes on 127.0.0.1 and ::1 is split; one process on
     const split = json(shards(sb, main, ["which", String(start + 2), "--json"]));
     assert.equal([split.split, split.listening, split.from, split.pid], [true, true, main, servers[0]!.pid]); // IPv4's first
     const said = shards(sb, main, ["which", String(start + 2)]).stdout;
-    const [v4, v6] = servers.slice(0, 2).map((s) => `pid ${s.pid} (node -e eval(process.env.CODE) server ${start + 2})`);
+    const [v4, v6] = servers
+      .slice(0, 2)
+      .map((s) => `pid ${s.pid} (node -e eval(process.env.CODE) server ${start + 2})`);
     assert.match(said, `split: ${v4} on 127.0.0.1 and ${v6} on ::1; localhost reaches one or the other\n`);
 
     assert.is(json(shards(sb, main, ["which", String(start + 4), "--json"])).split, false);
 
     const [check, ...more] = portChecks(sb, main);
     assert.equal(more, []);
-    assert.is(check!.message, `port ${start + 2} of the range ${start}-${start + 9} of ${main} is split: ${v4} on 127.0.0.1 and ${v6} on ::1, so localhost reaches one or the other`);
-    assert.is(check!.fix, `stop one of them (\`kill ${servers[0]!.pid}\` or \`kill ${servers[1]!.pid}\`), or start both on one address`);
+    assert.is(
+      check!.message,
+      `port ${start + 2} of the range ${start}-${start + 9} of ${main} is split: ${v4} on 127.0.0.1 and ${v6} on ::1, so localhost reaches one or the other`,
+    );
+    assert.is(
+      check!.fix,
+      `stop one of them (\`kill ${servers[0]!.pid}\` or \`kill ${servers[1]!.pid}\`), or start both on one address`,
+    );
     const text = shards(sb, main, ["doctor"]);
     assert.is(text.status, 1);
     assert.match(text.stderr, `shards: ${check!.message}; fix: ${check!.fix}\n`);

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { sanitizeRegistry } from "../src/core/records.ts";
-import { type Sandbox, git, json, repo, sandbox, shards } from "./_helpers.ts";
+import { git, json, repo, type Sandbox, sandbox, shards } from "./_helpers.ts";
 
 function bareLayout(sb: Sandbox): string {
   const src = repo(sb, "src");
@@ -23,8 +23,13 @@ function noWorktree(sb: Sandbox, cwd: string, bare = cwd): void {
     assert.is(r.stdout, "");
     assert.match(r.stderr, `shards: ${bare} is a bare repository: it has no worktree of its own`);
   }
-  const records = existsSync(sb.registry) ? sanitizeRegistry(JSON.parse(readFileSync(sb.registry, "utf8"))).records : [];
-  assert.not.ok(records.some((r) => r.path === bare || r.path === cwd), "a phantom range");
+  const records = existsSync(sb.registry)
+    ? sanitizeRegistry(JSON.parse(readFileSync(sb.registry, "utf8"))).records
+    : [];
+  assert.not.ok(
+    records.some((r) => r.path === bare || r.path === cwd),
+    "a phantom range",
+  );
 }
 
 test("the .bare layout: proj/ is no worktree; install there covers its worktrees; create puts them in proj/", () => {
@@ -57,7 +62,10 @@ test("a bare repository: install installs the hook for its worktrees; commands t
   assert.is(install.status, 0, install.stderr);
   assert.match(install.stdout, `installed the post-checkout hook in ${bare}/hooks`);
   git(sb, bare, "worktree", "add", "-q", "-b", "w", join(sb.dir, "w"));
-  assert.is(json(shards(sb, join(sb.dir, "w"), ["env", "--format", "json", "--no-allocate"])).SHARD_PORT_RANGE_START, "3000");
+  assert.is(
+    json(shards(sb, join(sb.dir, "w"), ["env", "--format", "json", "--no-allocate"])).SHARD_PORT_RANGE_START,
+    "3000",
+  );
   const created = shards(sb, join(sb.dir, "w"), ["create", "x"]);
   assert.is(created.stdout.split("\n")[0], join(sb.dir, "app-x"));
   noWorktree(sb, join(bare, "refs"), bare);

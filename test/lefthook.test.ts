@@ -6,7 +6,7 @@ import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "no
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { CLI, ROOT, type RunResult, type Sandbox, git, json, repo, sandbox, shards } from "./_helpers.ts";
+import { CLI, git, json, ROOT, type RunResult, repo, type Sandbox, sandbox, shards } from "./_helpers.ts";
 
 const LEFTHOOK = join(ROOT, "node_modules/.bin/lefthook");
 
@@ -99,7 +99,11 @@ test("lefthook.yml with post-checkout: install adds a committed command; after t
   const x = add(sb, r, "x");
   assert.match(x.stdout + x.stderr, "shards: x -> ports 3010-3019");
   assert.is(rangeOf(sb, join(sb.dir, "x")), "3010-3019");
-  assert.equal(readFileSync(marker, "utf8").trim().split("\n"), [`own ${"0".repeat(40)}`], "lefthook's own post-checkout ran");
+  assert.equal(
+    readFileSync(marker, "utf8").trim().split("\n"),
+    [`own ${"0".repeat(40)}`],
+    "lefthook's own post-checkout ran",
+  );
   // An ordinary checkout starts no shards.
   const co = run(sb, join(sb.dir, "x"), "git", ["checkout", "-q", "-b", "other"]);
   assert.not.match(co.stdout + co.stderr, "shards:");
@@ -111,7 +115,13 @@ test("lefthook.yml with post-checkout: install adds a committed command; after t
   rmSync(join(r, ".git/hooks/shards-post-checkout"));
   const y = add(sb, r, "y");
   assert.not.match(y.stdout + y.stderr, "shards:");
-  assert.is(readFileSync(marker, "utf8").trim().split("\n").filter((l) => l === `own ${"0".repeat(40)}`).length, 2);
+  assert.is(
+    readFileSync(marker, "utf8")
+      .trim()
+      .split("\n")
+      .filter((l) => l === `own ${"0".repeat(40)}`).length,
+    2,
+  );
   // A teammate whose shards lives elsewhere: install writes their machine hook, the committed config is unchanged.
   const elsewhere = join(sb.dir, "elsewhere.cjs");
   symlinkSync(CLI, elsewhere);

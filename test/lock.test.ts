@@ -2,7 +2,7 @@
 // stalls, a dead holder's lock goes to exactly one waiter, a holder that lost it writes
 // nothing, and no wait lasts more than 10 s.
 import { spawn } from "node:child_process";
-import { readFileSync, readdirSync, rmSync, utimesSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";

@@ -5,7 +5,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { ROOT, json, repo, sandbox, type Sandbox } from "./_helpers.ts";
+import { json, ROOT, repo, type Sandbox, sandbox } from "./_helpers.ts";
 
 /**
  * The caller's npm settings that the sandbox must keep: the cache (read-only use) and the
@@ -17,7 +17,11 @@ const callerGlobalConfig = spawnSync("npm", ["config", "get", "globalconfig"], {
 function npm(sb: Sandbox, args: string[], cwd: string): string {
   const r = spawnSync("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], {
     cwd,
-    env: { ...sb.env, npm_config_cache: join(process.env.HOME ?? "", ".npm"), npm_config_globalconfig: callerGlobalConfig },
+    env: {
+      ...sb.env,
+      npm_config_cache: join(process.env.HOME ?? "", ".npm"),
+      npm_config_globalconfig: callerGlobalConfig,
+    },
     encoding: "utf8",
   });
   assert.is(r.status, 0, `npm ${args.join(" ")}: ${r.stderr}`);
@@ -27,7 +31,10 @@ function npm(sb: Sandbox, args: string[], cwd: string): string {
 test("npm with --prefix still reads the caller's global config", () => {
   const sb = sandbox();
   assert.ok(callerGlobalConfig, "npm names a global config");
-  assert.is(npm(sb, ["config", "get", "globalconfig", "--prefix", join(sb.dir, "prefix")], sb.dir).trim(), callerGlobalConfig);
+  assert.is(
+    npm(sb, ["config", "get", "globalconfig", "--prefix", join(sb.dir, "prefix")], sb.dir).trim(),
+    callerGlobalConfig,
+  );
 });
 
 test("npm pack + npm install -g gives a working git-shards: shards, git-shards, git shards", () => {
@@ -35,9 +42,19 @@ test("npm pack + npm install -g gives a working git-shards: shards, git-shards, 
   const packed = JSON.parse(npm(sb, ["pack", "--json", "--pack-destination", sb.dir], ROOT));
   assert.match(packed[0].filename, /^git-shards-\d+\.\d+\.\d+.*\.tgz$/);
   const files = packed[0].files.map((f: { path: string }) => f.path);
-  for (const f of ["dist/cli.cjs", "hooks/post-checkout", "shell/shards.bash", "shell/shards.zsh", "shell/shards.fish", "shell/shards.direnv.sh"])
+  for (const f of [
+    "dist/cli.cjs",
+    "hooks/post-checkout",
+    "shell/shards.bash",
+    "shell/shards.zsh",
+    "shell/shards.fish",
+    "shell/shards.direnv.sh",
+  ])
     assert.ok(files.includes(f), `${f} is in the tarball`);
-  assert.not.ok(files.some((f: string) => f.startsWith("src/") || f.startsWith("test/")), "no sources in the tarball");
+  assert.not.ok(
+    files.some((f: string) => f.startsWith("src/") || f.startsWith("test/")),
+    "no sources in the tarball",
+  );
 
   const prefix = join(sb.dir, "prefix");
   npm(sb, ["install", "-g", "--prefer-offline", "--prefix", prefix, join(sb.dir, packed[0].filename)], sb.dir);
@@ -74,7 +91,11 @@ test("after npm uninstall -g, the hook left behind says how to reinstall and whi
   const main = repo(sb);
   assert.is(spawnSync(join(prefix, "bin/shards"), ["install"], { cwd: main, env: sb.env }).status, 0);
   npm(sb, ["uninstall", "-g", "--prefix", prefix, "git-shards"], sb.dir);
-  const add = spawnSync("git", ["worktree", "add", "-q", "-b", "x", "../x"], { cwd: main, env: sb.env, encoding: "utf8" });
+  const add = spawnSync("git", ["worktree", "add", "-q", "-b", "x", "../x"], {
+    cwd: main,
+    env: sb.env,
+    encoding: "utf8",
+  });
   assert.is(add.status, 0, add.stderr);
   const hook = join(main, ".git/hooks/post-checkout");
   assert.is(

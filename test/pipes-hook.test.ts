@@ -5,12 +5,16 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { type Sandbox, repo, sandbox, shards } from "./_helpers.ts";
+import { repo, type Sandbox, sandbox, shards } from "./_helpers.ts";
 
 function addIntoClosedPipe(sb: Sandbox, main: string, branch: string, env: NodeJS.ProcessEnv = {}) {
   // `sleep` keeps git from starting before `true` has exited: the pipe is closed for sure.
   const line = `sleep 0.3; git worktree add -q -b ${branch} ../${branch} 2>&1 | true; echo "rc=\${PIPESTATUS[0]}"`;
-  return spawnSync("bash", ["-c", `exec 3>&1; ( ${line} ) 2>/dev/null`], { cwd: main, env: { ...sb.env, ...env }, encoding: "utf8" });
+  return spawnSync("bash", ["-c", `exec 3>&1; ( ${line} ) 2>/dev/null`], {
+    cwd: main,
+    env: { ...sb.env, ...env },
+    encoding: "utf8",
+  });
 }
 
 test("git worktree add 2>&1 | true exits 0 with the hook, and the worktree gets its range", () => {
@@ -39,7 +43,9 @@ test("a chained hook keeps its own status and git's default SIGPIPE", () => {
   const main = repo(sb);
   const previous = join(main, ".git/hooks/post-checkout");
   // It writes into the closed pipe: with SIGPIPE at its default it dies of it (141).
-  writeFileSync(previous, '#!/bin/sh\ni=0; while [ $i -lt 1000 ]; do echo previous; i=$((i+1)); done\nexit 0\n', { mode: 0o755 });
+  writeFileSync(previous, "#!/bin/sh\ni=0; while [ $i -lt 1000 ]; do echo previous; i=$((i+1)); done\nexit 0\n", {
+    mode: 0o755,
+  });
   assert.is(shards(sb, main, ["install"]).status, 0);
   const r = addIntoClosedPipe(sb, main, "z");
   assert.is(r.stdout, "rc=141\n", "the chained hook's status is git's");

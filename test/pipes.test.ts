@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { CLI, type Sandbox, git, repo, sandbox, shards } from "./_helpers.ts";
+import { CLI, git, repo, type Sandbox, sandbox, shards } from "./_helpers.ts";
 import { need, poll } from "./_tmux.ts";
 
 const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
@@ -46,7 +46,10 @@ for (const [what, args] of [
 test("shards env > /dev/full: one line, exit 1", () => {
   const sb = sandbox();
   const main = repo(sb);
-  oneLine(bash(sb, main, `${cli} env > /dev/full`), /^shards: cannot write to stdout: ENOSPC: no space left on device$/m);
+  oneLine(
+    bash(sb, main, `${cli} env > /dev/full`),
+    /^shards: cannot write to stdout: ENOSPC: no space left on device$/m,
+  );
   oneLine(bash(sb, main, `${cli} list --json > /dev/full`), /^shards: cannot write to stdout/);
 });
 
@@ -82,14 +85,24 @@ test("a FIFO where registry.json or .git should be: one line, never a hang", () 
   mkdirSync(sb.shardsHome, { recursive: true });
   spawnSync("mkfifo", [sb.registry]);
   const started = Date.now();
-  const r = spawnSync(process.execPath, [CLI, "allocate"], { cwd: main, env: sb.env, encoding: "utf8", timeout: 20_000 });
+  const r = spawnSync(process.execPath, [CLI, "allocate"], {
+    cwd: main,
+    env: sb.env,
+    encoding: "utf8",
+    timeout: 20_000,
+  });
   oneLine(r, /registry\.json.*not a regular file/);
   assert.ok(Date.now() - started < 10_000);
 
   const odd = join(sb.dir, "odd");
   mkdirSync(odd);
   spawnSync("mkfifo", [join(odd, ".git")]);
-  const g = spawnSync(process.execPath, [CLI, "allocate"], { cwd: odd, env: sb.env, encoding: "utf8", timeout: 20_000 });
+  const g = spawnSync(process.execPath, [CLI, "allocate"], {
+    cwd: odd,
+    env: sb.env,
+    encoding: "utf8",
+    timeout: 20_000,
+  });
   oneLine(g, /\.git/);
 });
 
@@ -112,11 +125,25 @@ test("exec: one Ctrl-C at a terminal reaches the command once", async () => {
   const socket = join(sb.dir, "tmux.sock");
   const tmux = (...args: string[]) => spawnSync("tmux", ["-S", socket, ...args], { env: sb.env, encoding: "utf8" });
   const done = join(sb.dir, "done");
-  tmux("new-session", "-d", "-x", "80", "-y", "24", "-c", main, `bash -c ${q(`${cli} exec -- ${child}; echo $? > ${q(done)}`)}`);
+  tmux(
+    "new-session",
+    "-d",
+    "-x",
+    "80",
+    "-y",
+    "24",
+    "-c",
+    main,
+    `bash -c ${q(`${cli} exec -- ${child}; echo $? > ${q(done)}`)}`,
+  );
   try {
     await poll(() => spawnSync("test", ["-e", ready]).status === 0, 15_000, "the command to start");
     tmux("send-keys", "C-c");
-    const status = await poll(() => spawnSync("cat", [done], { encoding: "utf8" }).stdout.trim(), 15_000, "exec to end");
+    const status = await poll(
+      () => spawnSync("cat", [done], { encoding: "utf8" }).stdout.trim(),
+      15_000,
+      "exec to end",
+    );
     assert.is(readFileSync(marker, "utf8"), "int\n", "the command got one SIGINT");
     assert.is(status, "0", "the command's status passes through");
   } finally {

@@ -3,9 +3,9 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, realpathSync } from "node:fs";
+import { type AddressInfo, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type AddressInfo, createServer, type Server } from "node:net";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
@@ -104,9 +104,21 @@ test("parseLsof: field output with IPv4, IPv6, wildcards and several processes",
 
 test("parsePs and parseLsofCwd: the process table's command line and lsof's cwd, per pid", () => {
   const ps = parsePs("  101 /usr/local/bin/node server.js --port 3000\n202 postgres: checkpointer\n\nnoise\n");
-  assert.equal([...ps], [[101, "node server.js --port 3000"], [202, "postgres: checkpointer"]]);
+  assert.equal(
+    [...ps],
+    [
+      [101, "node server.js --port 3000"],
+      [202, "postgres: checkpointer"],
+    ],
+  );
   const cwds = parseLsofCwd("p101\nfcwd\nn/work/repo a\np202\nfcwd\nn/\n");
-  assert.equal([...cwds], [[101, "/work/repo a"], [202, "/"]]);
+  assert.equal(
+    [...cwds],
+    [
+      [101, "/work/repo a"],
+      [202, "/"],
+    ],
+  );
 });
 
 async function serve(host: string): Promise<Server> {
@@ -153,7 +165,10 @@ test("listeners: real servers on 127.0.0.1, 0.0.0.0 and ::1 are found with our p
   const found = listeners({ owners: true });
   for (const port of ports) {
     assert.not.ok(live.has(port), `${port} still in listeningPorts after close`);
-    assert.not.ok(found.some((l) => l.port === port), `${port} still in listeners after close`);
+    assert.not.ok(
+      found.some((l) => l.port === port),
+      `${port} still in listeners after close`,
+    );
   }
 });
 
@@ -258,7 +273,10 @@ test("lsofListeners: the command line comes from the process table, not the thre
   if (!lsofOrSkip()) return;
   const cwd = realpathSync(mkdtempSync(join(tmpdir(), "shards-cwd-")));
   // What Node 24 does to its main thread, done by hand: lsof reports this name as the command.
-  const { child, port } = await childServer(["demo"], { cwd, before: 'require("fs").writeFileSync("/proc/self/comm","MainThread");' });
+  const { child, port } = await childServer(["demo"], {
+    cwd,
+    before: 'require("fs").writeFileSync("/proc/self/comm","MainThread");',
+  });
   try {
     const hit = lsofListeners().find((l) => l.port === port);
     assert.ok(hit, `lsof did not report the child on ${port}`);

@@ -15,7 +15,10 @@ async function listen(port: number, host: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise<void>((ready, fail) => {
     const timer = setTimeout(() => fail(new Error(`no listener on ${port} within 10 s`)), 10_000);
-    child.stdout!.on("data", () => (clearTimeout(timer), ready()));
+    child.stdout!.on("data", () => {
+      clearTimeout(timer);
+      ready();
+    });
   });
   return child;
 }
@@ -65,7 +68,10 @@ test("probe starts no process on Linux", () => {
   const lines = readFileSync(trace, "utf8").split("\n");
   const execs = lines.filter((l) => /execve\(/.test(l) && !/ENOENT/.test(l));
   assert.is(execs.length, 1, execs.join("\n"));
-  assert.ok(lines.some((l) => l.includes('"/proc/net/tcp"')), "the sockets were read from /proc");
+  assert.ok(
+    lines.some((l) => l.includes('"/proc/net/tcp"')),
+    "the sockets were read from /proc",
+  );
 });
 
 test.run();

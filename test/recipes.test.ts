@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { CLI, ROOT, type Sandbox, git, json, repo, sandbox, shards } from "./_helpers.ts";
+import { CLI, git, json, ROOT, repo, type Sandbox, sandbox, shards } from "./_helpers.ts";
 
 function recipes(): Record<string, string> {
   const text = readFileSync(join(ROOT, "README.md"), "utf8");
@@ -47,7 +47,12 @@ function project(files: Record<string, string>): { sb: Sandbox; dir: string } {
 }
 
 function start(sb: Sandbox, cwd: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { cwd, env: sb.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  return spawn(process.execPath, [CLI, ...args], {
+    cwd,
+    env: sb.env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 function stop(child: ChildProcess): void {
@@ -103,7 +108,10 @@ test("Vite, from vite.config.js reading process.env: shards exec -- npx vite ser
 });
 
 test("a Node server listens on SHARD_PORT_API", async () => {
-  const { sb, dir } = project({ "server.mjs": recipe("node-server"), "shards.config.json": '{"names": ["web", "api"]}' });
+  const { sb, dir } = project({
+    "server.mjs": recipe("node-server"),
+    "shards.config.json": '{"names": ["web", "api"]}',
+  });
   const env = ports(sb, dir);
   const server = start(sb, dir, ["exec", "--", "node", "server.mjs"]);
   try {
@@ -140,7 +148,11 @@ test("docker compose: the .env that shards keeps resolves ${SHARD_PORT_*} (doten
   const resolved = recipe("compose").replace(/\$\{(\w+)\}/g, (_, k: string) => dotenv[k] ?? "");
   assert.match(resolved, `"${env.SHARD_PORT_WEB}:80"`);
   assert.match(resolved, `"${env.SHARD_PORT_DB}:5432"`);
-  const compose = spawnSync("docker", ["compose", "config", "--format", "json"], { cwd: dir, env: sb.env, encoding: "utf8" });
+  const compose = spawnSync("docker", ["compose", "config", "--format", "json"], {
+    cwd: dir,
+    env: sb.env,
+    encoding: "utf8",
+  });
   if (compose.status === 0) {
     const doc = JSON.parse(compose.stdout);
     assert.is(String(doc.services.web.ports[0].published), env.SHARD_PORT_WEB);
@@ -157,7 +169,11 @@ test("Claude Code: the SessionStart hook puts the ports in $CLAUDE_ENV_FILE, whi
   const envFile = join(sb.dir, "claude-env");
   writeFileSync(envFile, "export EARLIER=1\n");
   // What Claude Code does: the hook command through a shell in the project, then each Bash call sources the file.
-  const ran = spawnSync("sh", ["-c", hook.command], { cwd: wt, env: { ...sb.env, CLAUDE_ENV_FILE: envFile }, encoding: "utf8" });
+  const ran = spawnSync("sh", ["-c", hook.command], {
+    cwd: wt,
+    env: { ...sb.env, CLAUDE_ENV_FILE: envFile },
+    encoding: "utf8",
+  });
   assert.is(ran.status, 0, ran.stderr);
   const bash = spawnSync("bash", ["-c", '. "$CLAUDE_ENV_FILE"; echo "$EARLIER $SHARD_PORT_RANGE_START $SHARD_ROOT"'], {
     cwd: wt,
@@ -174,7 +190,11 @@ test("Cursor: the shards command of .cursor/worktrees.json gives the new worktre
   git(sb, dir, "worktree", "add", "-q", "-b", "cursor", "../cursor");
   const wt = join(sb.dir, "cursor");
   for (const command of setup.filter((c) => c.startsWith("shards "))) {
-    const r = spawnSync("sh", ["-c", command], { cwd: wt, env: { ...sb.env, ROOT_WORKTREE_PATH: dir }, encoding: "utf8" });
+    const r = spawnSync("sh", ["-c", command], {
+      cwd: wt,
+      env: { ...sb.env, ROOT_WORKTREE_PATH: dir },
+      encoding: "utf8",
+    });
     assert.is(r.status, 0, r.stderr);
     assert.match(r.stdout, `cursor -> ports ${ports(sb, wt).SHARD_PORT_RANGE_START}`);
   }

@@ -25,10 +25,19 @@ test("a new allocation beside 1,000 records of 10 repositories: a few listings, 
   writeFileSync(sb.registry, JSON.stringify({ version: 1, allocations }));
   const target = repo(sb, "target");
   const log = join(sb.dir, "strace.log");
-  const r = spawnSync("strace", ["-f", "-qq", "-o", log, process.execPath, CLI, "allocate"], { cwd: target, env: sb.env, encoding: "utf8" });
+  const r = spawnSync("strace", ["-f", "-qq", "-o", log, process.execPath, CLI, "allocate"], {
+    cwd: target,
+    env: sb.env,
+    encoding: "utf8",
+  });
   assert.is(r.status, 0, r.stderr);
-  const calls = readFileSync(log, "utf8").split("\n").filter((line) => line.includes(live));
-  assert.ok(calls.length <= 50, `${calls.length} system calls on the records' paths:\n${calls.slice(0, 20).join("\n")}`);
+  const calls = readFileSync(log, "utf8")
+    .split("\n")
+    .filter((line) => line.includes(live));
+  assert.ok(
+    calls.length <= 50,
+    `${calls.length} system calls on the records' paths:\n${calls.slice(0, 20).join("\n")}`,
+  );
 });
 
 test.run();

@@ -6,10 +6,11 @@ import { cpSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } fr
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { type Sandbox, git, json, repo, sandbox, shards } from "./_helpers.ts";
+import { git, json, repo, type Sandbox, sandbox, shards } from "./_helpers.ts";
 
 const allocations = (sb: Sandbox) => JSON.parse(readFileSync(sb.registry, "utf8")).allocations;
-const start = (sb: Sandbox, cwd: string, ...args: string[]) => json(shards(sb, cwd, ["allocate", "--json", ...args])).start;
+const start = (sb: Sandbox, cwd: string, ...args: string[]) =>
+  json(shards(sb, cwd, ["allocate", "--json", ...args])).start;
 
 function shardsEnv(start: number, end: number, root: string): string {
   return `SHARD_PORT_RANGE_START=${start}\nSHARD_PORT_RANGE_END=${end}\nSHARD_PORT_COUNT=${end - start + 1}\nSHARD_ROOT=${root}\n`;
@@ -56,7 +57,11 @@ test("12.9: an emptied or cut registry: a new worktree never gets a range a sibl
     writeFileSync(sb.registry, damage);
     const c = json(shards(sb, main, ["create", "c", "--json"]));
     assert.is(c.start, 3020, `after ${JSON.stringify(damage)}`);
-    assert.equal(allocations(sb).map((a: { start: number }) => a.start), [3000, 3010, 3020], "the siblings' ranges are held again");
+    assert.equal(
+      allocations(sb).map((a: { start: number }) => a.start),
+      [3000, 3010, 3020],
+      "the siblings' ranges are held again",
+    );
     assert.is(start(sb, main), 3000);
   }
 });
@@ -70,7 +75,11 @@ test("12.10: a copied repository ignores the original's shards.env and never mov
   cpSync(main, copy, { recursive: true });
   const fromCopy = json(shards(sb, copy, ["env", "--format", "json"]));
   assert.equal([fromCopy.SHARD_PORT_RANGE_START, fromCopy.SHARD_ROOT], ["3000", copy]);
-  assert.match(readFileSync(join(copy, ".git/shards.env"), "utf8"), `SHARD_ROOT=${copy}\n`, "the copy's file is replaced");
+  assert.match(
+    readFileSync(join(copy, ".git/shards.env"), "utf8"),
+    `SHARD_ROOT=${copy}\n`,
+    "the copy's file is replaced",
+  );
   assert.is(start(sb, main), 3040);
 });
 

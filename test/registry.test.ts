@@ -1,6 +1,6 @@
 // The registry under real concurrent processes, and damaged files kept aside.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -13,7 +13,8 @@ function registry(path: string) {
 
 function assertDisjoint(allocations: { start: number; end: number }[]) {
   for (const [i, a] of allocations.entries())
-    for (const b of allocations.slice(i + 1)) assert.not.ok(overlaps(a as never, b as never), `${a.start} overlaps ${b.start}`);
+    for (const b of allocations.slice(i + 1))
+      assert.not.ok(overlaps(a as never, b as never), `${a.start} overlaps ${b.start}`);
 }
 
 test("20 processes allocating at the same moment get 20 distinct ranges, all recorded", async () => {
@@ -59,25 +60,42 @@ function damaged(content: string, name: string) {
 damaged('{"version":1,"allocations":[{"gitDir":"/x","pa', "truncated JSON");
 damaged("\u0000\u00ff garbage \n", "garbage");
 damaged('{"version":1,"allocations":{"a":1}}', "wrong types");
-damaged('[1,2,3]', "an array at the top");
+damaged("[1,2,3]", "an array at the top");
 
 test("valid records survive next to damaged ones, and nothing overlaps them afterwards", () => {
   const sb = sandbox();
   const main = repo(sb);
   const other = repo(sb, "other");
-  const keep = { gitDir: join(other, ".git"), path: other, branch: "main", repo: other, names: [], start: 3000, end: 3009, count: 10 };
+  const keep = {
+    gitDir: join(other, ".git"),
+    path: other,
+    branch: "main",
+    repo: other,
+    names: [],
+    start: 3000,
+    end: 3009,
+    count: 10,
+  };
   mkdirSync(sb.shardsHome, { recursive: true });
   writeFileSync(
     sb.registry,
     JSON.stringify({
       version: 1,
-      allocations: [keep, { ...keep, gitDir: "/dup", start: 3005, end: 3014 }, { gitDir: "/z", path: "/z", repo: "/z", start: 0, end: 0, count: 0 }, { start: "x" }],
+      allocations: [
+        keep,
+        { ...keep, gitDir: "/dup", start: 3005, end: 3014 },
+        { gitDir: "/z", path: "/z", repo: "/z", start: 0, end: 0, count: 0 },
+        { start: "x" },
+      ],
     }),
   );
   const r = json(shards(sb, main, ["allocate", "--json"]));
   // Rule 8: the overlapping record keeps its ports; only the rangeless ones are dropped.
   assert.is(r.start, 3020);
-  assert.equal(registry(sb.registry).allocations.map((a: { start: number }) => a.start), [3000, 3005, 3020]);
+  assert.equal(
+    registry(sb.registry).allocations.map((a: { start: number }) => a.start),
+    [3000, 3005, 3020],
+  );
 });
 
 test("a registry cut short keeps every record line that is whole", () => {
@@ -89,7 +107,10 @@ test("a registry cut short keeps every record line that is whole", () => {
   writeFileSync(sb.registry, cut);
   const r = shards(sb, repos[0], ["list", "--json"]);
   assert.match(r.stderr, "recovered 2 allocations");
-  assert.equal(registry(sb.registry).allocations.map((a: { start: number }) => a.start), [3000, 3010]);
+  assert.equal(
+    registry(sb.registry).allocations.map((a: { start: number }) => a.start),
+    [3000, 3010],
+  );
   // The third worktree gets its range back from its shards.env (rule 10), not a neighbour's.
   assert.is(json(shards(sb, repos[2], ["allocate", "--json"])).start, 3020);
 });
@@ -125,7 +146,11 @@ test("a relative SHARDS_HOME is refused in one line; a relative XDG_STATE_HOME i
   assert.match(r.stderr, /SHARDS_HOME.*absolute/);
   assert.is(existsSync(join(main, "~")), false);
   const { SHARDS_HOME: _, ...env } = sb.env;
-  const relative = spawnSync(process.execPath, [CLI, "allocate"], { cwd: main, env: { ...env, XDG_STATE_HOME: "state" }, encoding: "utf8" });
+  const relative = spawnSync(process.execPath, [CLI, "allocate"], {
+    cwd: main,
+    env: { ...env, XDG_STATE_HOME: "state" },
+    encoding: "utf8",
+  });
   assert.is(relative.status, 0, relative.stderr);
   assert.is(existsSync(join(main, "state")), false);
   assert.ok(existsSync(join(sb.home, ".local/state/shards/registry.json")));

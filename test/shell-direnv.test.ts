@@ -6,8 +6,8 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, utimesS
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { CLI, ROOT, type Sandbox, repo, sandbox } from "./_helpers.ts";
-import { Shell, need } from "./_tmux.ts";
+import { CLI, ROOT, repo, type Sandbox, sandbox } from "./_helpers.ts";
+import { need, Shell } from "./_tmux.ts";
 
 type Vars = Record<string, string>;
 
@@ -59,7 +59,12 @@ test("15.8 direnv: a config change (names) is applied at the next prompt", async
   const main = direnvRepo(sb, PATH);
   const outside = join(sb.dir, "outside");
   mkdirSync(outside);
-  const sh = await Shell.start(sb, "bash", { cwd: outside, sources: 0, after: 'eval "$(direnv hook bash)"', env: { PATH } });
+  const sh = await Shell.start(sb, "bash", {
+    cwd: outside,
+    sources: 0,
+    after: 'eval "$(direnv hook bash)"',
+    env: { PATH },
+  });
   try {
     await sh.run(`cd ${sh.q(main)}`);
     const first = shardVars(await sh.env(30_000));
@@ -75,7 +80,10 @@ test("15.8 direnv: a config change (names) is applied at the next prompt", async
     assert.is(env.SHARD_PORT_DB, "3001", JSON.stringify(env));
     // Applied once: the next prompts start no `shards` (shards.env is newer than the config).
     const log = join(sb.dir, "calls");
-    writeFileSync(join(sb.dir, "bin/shards"), `#!/bin/sh\necho "$@" >> ${q(log)}\nexec ${q(process.execPath)} ${q(CLI)} "$@"\n`);
+    writeFileSync(
+      join(sb.dir, "bin/shards"),
+      `#!/bin/sh\necho "$@" >> ${q(log)}\nexec ${q(process.execPath)} ${q(CLI)} "$@"\n`,
+    );
     await sh.run(`cd ${sh.q(outside)}`);
     await sh.run(`cd ${sh.q(main)}`, 30_000);
     assert.is(shardVars(await sh.env(30_000)).SHARD_PORT_DB, "3001");
@@ -124,7 +132,10 @@ printf 'SHARD_PORT_RANGE_START=3500\\nSHARD_PORT_RANGE_END=3509\\nSHARD_PORT_COU
 `;
   const PATH = shardsOnPath(sb, fake);
   const main = direnvRepo(sb, PATH, "original");
-  writeFileSync(join(main, ".git/shards.env"), `SHARD_PORT_RANGE_START=3010\nSHARD_PORT_RANGE_END=3019\nSHARD_PORT_COUNT=10\nSHARD_ROOT=${main}\n`);
+  writeFileSync(
+    join(main, ".git/shards.env"),
+    `SHARD_PORT_RANGE_START=3010\nSHARD_PORT_RANGE_END=3019\nSHARD_PORT_COUNT=10\nSHARD_ROOT=${main}\n`,
+  );
   const original = direnvExport(sb, main, { PATH });
   assert.is(original.vars.SHARD_PORT_RANGE_START, "3010", original.stderr);
   assert.not.ok(existsSync(log), "shards ran for a worktree with its own shards.env");
@@ -132,7 +143,11 @@ printf 'SHARD_PORT_RANGE_START=3500\\nSHARD_PORT_RANGE_END=3509\\nSHARD_PORT_COU
   cpSync(main, copy, { recursive: true });
   allow(sb, copy, PATH);
   const copied = direnvExport(sb, copy, { PATH });
-  assert.equal(copied.vars, { SHARD_PORT_RANGE_START: "3500", SHARD_PORT_RANGE_END: "3509", SHARD_PORT_COUNT: "10", SHARD_ROOT: copy }, copied.stderr);
+  assert.equal(
+    copied.vars,
+    { SHARD_PORT_RANGE_START: "3500", SHARD_PORT_RANGE_END: "3509", SHARD_PORT_COUNT: "10", SHARD_ROOT: copy },
+    copied.stderr,
+  );
   assert.is(readFileSync(log, "utf8"), "allocate\n");
   // A shards that cannot fix it: the copy exports nothing of the original's.
   writeFileSync(join(copy, ".git/shards.env"), `SHARD_PORT_RANGE_START=3010\nSHARD_ROOT=${main}\n`);
@@ -152,7 +167,10 @@ test("15.8 direnv: a config change that cannot be applied keeps the ports shards
   utimesSync(join(main, "shards.config.json"), later, later);
   const out = direnvExport(sb, main, { PATH });
   assert.equal(out.vars, { SHARD_PORT_RANGE_START: "3010", SHARD_ROOT: main }, out.stderr);
-  const lines = out.stderr.replace(/\x1b\[[0-9;]*m/g, "").split("\n").filter((l) => l.includes("shards:"));
+  const lines = out.stderr
+    .replace(/\x1b\[[0-9;]*m/g, "")
+    .split("\n")
+    .filter((l) => l.includes("shards:"));
   assert.equal(lines, ["direnv: shards: allocate failed: shards: the registry is locked"], out.stderr);
   rmSync(sb.dir, { recursive: true, force: true, maxRetries: 10 });
 });
@@ -164,7 +182,10 @@ test("15.10 direnv: use shards under strict_env (set -euo pipefail), failglob an
   const main = direnvRepo(sb, PATH, "strict repo");
   writeFileSync(join(main, ".envrc"), "strict_env\nshopt -s failglob nocasematch\nIFS=:\nuse shards\necho done >&2\n");
   allow(sb, main, PATH);
-  writeFileSync(join(main, ".git/shards.env"), `SHARD_PORT_RANGE_START=3010\nport=5\nshard_lower=1\nSHARD_ROOT=${main}\n`);
+  writeFileSync(
+    join(main, ".git/shards.env"),
+    `SHARD_PORT_RANGE_START=3010\nport=5\nshard_lower=1\nSHARD_ROOT=${main}\n`,
+  );
   const out = direnvExport(sb, main, { PATH });
   assert.equal(out.vars, { SHARD_PORT_RANGE_START: "3010", SHARD_ROOT: main }, out.stderr);
   assert.match(out.stderr, /done/, "the .envrc ran to its end");

@@ -6,8 +6,8 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFi
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { CLI, type Sandbox, git, repo, sandbox } from "./_helpers.ts";
-import { type ShellName, Shell, type ShellOptions, need, quote } from "./_tmux.ts";
+import { CLI, git, repo, type Sandbox, sandbox } from "./_helpers.ts";
+import { need, quote, Shell, type ShellName, type ShellOptions } from "./_tmux.ts";
 
 const SHELLS: ShellName[] = ["bash", "zsh", "fish"];
 type Vars = Record<string, string>;
@@ -23,7 +23,12 @@ function gitDir(sb: Sandbox, dir: string): string {
 }
 
 function writeEnv(gitdir: string, vars: Vars, extra = ""): void {
-  writeFileSync(join(gitdir, "shards.env"), `${Object.entries(vars).map(([k, v]) => `${k}=${v}\n`).join("")}${extra}`);
+  writeFileSync(
+    join(gitdir, "shards.env"),
+    `${Object.entries(vars)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join("")}${extra}`,
+  );
 }
 
 const range = (start: number, root: string): Vars => ({
@@ -64,7 +69,8 @@ async function walk(sh: Shell, steps: [string, Vars, string][]): Promise<void> {
   }
 }
 
-const setVar = (shell: ShellName, k: string, v: string) => (shell === "fish" ? `set -gx ${k} ${quote(shell, v)}` : `export ${k}=${quote(shell, v)}`);
+const setVar = (shell: ShellName, k: string, v: string) =>
+  shell === "fish" ? `set -gx ${k} ${quote(shell, v)}` : `export ${k}=${quote(shell, v)}`;
 
 // 15.1, 15.10: the user's strict modes. bash: set -euo pipefail, failglob, nocasematch (and
 // nullglob, extglob, an odd IFS); zsh: nounset, ksharrays, shwordsplit, errexit (and more).
@@ -200,17 +206,30 @@ test("15.5 bash: the same worktree reached through a symlink is the worktree", a
 const SHADOW: Record<ShellName, (log: string) => string> = {
   bash: (log) =>
     ["read", "export", "test", "unset", "shopt"]
-      .map((n) => `${n}() { if [[ \${FUNCNAME[*]} == *_shards_* ]]; then echo ${n} >> ${log}; return 1; fi; builtin ${n} "$@"; }`)
-      .concat([`cd() { builtin cd "$@" && echo cd >> ${log}.cd; }`, `alias read='echo alias >> ${log}; false'`, `alias export='echo alias >> ${log}; false'`])
+      .map(
+        (n) =>
+          `${n}() { if [[ \${FUNCNAME[*]} == *_shards_* ]]; then echo ${n} >> ${log}; return 1; fi; builtin ${n} "$@"; }`,
+      )
+      .concat([
+        `cd() { builtin cd "$@" && echo cd >> ${log}.cd; }`,
+        `alias read='echo alias >> ${log}; false'`,
+        `alias export='echo alias >> ${log}; false'`,
+      ])
       .join("\n"),
   zsh: (log) =>
     ["read", "test", "unset", "sysread", "emulate", "zmodload", "typeset"]
-      .map((n) => `${n}() { if [[ \${funcstack[*]} == *_shards_* ]]; then echo ${n} >> ${log}; return 1; fi; builtin ${n} "$@"; }`)
+      .map(
+        (n) =>
+          `${n}() { if [[ \${funcstack[*]} == *_shards_* ]]; then echo ${n} >> ${log}; return 1; fi; builtin ${n} "$@"; }`,
+      )
       .concat([`cd() { builtin cd "$@" && echo cd >> ${log}.cd; }`, `alias export='echo alias >> ${log}; false'`])
       .join("\n"),
   fish: (log) =>
     ["contains", "realpath"]
-      .map((n) => `function ${n}; if status stack-trace | string match -q '*_shards_*'; echo ${n} >> ${log}; return 1; end; builtin ${n} $argv; end`)
+      .map(
+        (n) =>
+          `function ${n}; if status stack-trace | string match -q '*_shards_*'; echo ${n} >> ${log}; return 1; end; builtin ${n} $argv; end`,
+      )
       .concat([`function cd; builtin cd $argv; and echo cd >> ${log}.cd; end`])
       .join("\n"),
 };

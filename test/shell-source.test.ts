@@ -23,7 +23,8 @@ test("15.9: each snippet is readable on its own: a # Usage: line first, then the
     const text = read(f);
     const head = text.split("\n").slice(0, 8).join("\n");
     assert.match(head, /^# Usage: /m, `${f} has no # Usage: line at the top`);
-    for (const step of ["1. Find the git dir", "2. Read", "3. Check each line"]) assert.ok(text.includes(step), `${f}: ${step}`);
+    for (const step of ["1. Find the git dir", "2. Read", "3. Check each line"])
+      assert.ok(text.includes(step), `${f}: ${step}`);
     assert.not.match(text, /^\s*#(if|elif|else|endif)\b/m, `${f} still holds a build directive`);
     assert.not.match(text, /@[A-Z_]+@/, `${f} still holds a placeholder`);
   }
@@ -72,7 +73,9 @@ test("15.10: the bash snippets use nothing bash 3.2 lacks", () => {
     }
     // An empty array under set -u is "unbound" before bash 4.4: every "${a[@]}" of an
     // array that can be empty is guarded as ${a[@]+"${a[@]}"}.
-    const unguarded = lines.findIndex((l) => /(?<!\+)"\$\{(_shards_entries|_shards_checked_entries|watch)\[@\]\}"(?!\})/.test(l));
+    const unguarded = lines.findIndex((l) =>
+      /(?<!\+)"\$\{(_shards_entries|_shards_checked_entries|watch)\[@\]\}"(?!\})/.test(l),
+    );
     assert.is(unguarded, -1, `${f}:${unguarded + 1}: unguarded "\${a[@]}" of a maybe-empty array: ${lines[unguarded]}`);
   }
 });
@@ -80,7 +83,11 @@ test("15.10: the bash snippets use nothing bash 3.2 lacks", () => {
 test("15.10: the construct check finds what it looks for (a control)", () => {
   const bad = 'x=${BASHOPTS}\ndeclare -A m\necho "${a[-1]}"\ncase x in x) ;& esac\ny=${PROMPT_COMMAND@a}\nmapfile z\n';
   const lines = code(bad).split("\n");
-  for (const [pattern, what] of BASH4.slice(0, 6)) assert.ok(lines.some((l) => pattern.test(l)), what);
+  for (const [pattern, what] of BASH4.slice(0, 6))
+    assert.ok(
+      lines.some((l) => pattern.test(l)),
+      what,
+    );
 });
 
 test.run();

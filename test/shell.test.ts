@@ -1,12 +1,21 @@
 // The shell integration (shell/): real bash, zsh, fish and direnv, driven through tmux as a
 // person types. Each test has its own sandbox (HOME, SHARDS_HOME, rc files) and tmux server.
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { CLI, ROOT, type Sandbox, git, repo, sandbox, shards } from "./_helpers.ts";
-import { SNIPPET, type ShellName, Shell, need, processesBetween, quote } from "./_tmux.ts";
+import { CLI, git, ROOT, repo, type Sandbox, sandbox, shards } from "./_helpers.ts";
+import { need, processesBetween, quote, Shell, type ShellName, SNIPPET } from "./_tmux.ts";
 
 const SHELLS: ShellName[] = ["bash", "zsh", "fish"];
 
@@ -92,7 +101,12 @@ const exportCmd = (shell: ShellName, vars: Vars) =>
         .map(([k, v]) => `${k}=${quote(shell, v)}`)
         .join(" ")}`;
 
-async function withShell(sb: Sandbox, shell: ShellName, opts: Parameters<typeof Shell.start>[2], body: (sh: Shell) => Promise<void>) {
+async function withShell(
+  sb: Sandbox,
+  shell: ShellName,
+  opts: Parameters<typeof Shell.start>[2],
+  body: (sh: Shell) => Promise<void>,
+) {
   const sh = await Shell.start(sb, shell, opts);
   try {
     await body(sh);
@@ -222,7 +236,12 @@ for (const shell of SHELLS) {
     try {
       const seen: string[] = [];
       const print = async () =>
-        seen.push(await sh.capture((f) => `printf '%s|%s|%s\\n' "$SHARD_PORT_RANGE_START" "$PORT" "$SHARD_ROOT" > ${f}`, 15_000));
+        seen.push(
+          await sh.capture(
+            (f) => `printf '%s|%s|%s\\n' "$SHARD_PORT_RANGE_START" "$PORT" "$SHARD_ROOT" > ${f}`,
+            15_000,
+          ),
+        );
       // Only builtins from here to markB: any process is the snippet's.
       await sh.run(`echo > ${sh.q(mark("markA"))}`, 15_000);
       await sh.run(`cd ${sh.q(w.main)}`, 15_000);
@@ -261,22 +280,31 @@ for (const shell of SHELLS) {
 test("bash: coexists with PROMPT_COMMAND as an array (bash 5.1+), installed once", async () => {
   if (!need("tmux", "bash")) return;
   const v = /(\d+)\.(\d+)/.exec(spawnSync("bash", ["-c", "echo $BASH_VERSION"], { encoding: "utf8" }).stdout);
-  if (!v || Number(v[1]) * 100 + Number(v[2]) < 501) return console.warn("  skipped: bash < 5.1 has no PROMPT_COMMAND array");
+  if (!v || Number(v[1]) * 100 + Number(v[2]) < 501)
+    return console.warn("  skipped: bash < 5.1 has no PROMPT_COMMAND array");
   const sb = sandbox();
   const w = world(sb);
   const pcLog = join(sb.dir, "pc.log");
-  await withShell(sb, "bash", { cwd: w.outside, before: `PROMPT_COMMAND=('echo one >> ${pcLog}' 'echo two >> ${pcLog}')` }, async (sh) => {
-    await sh.run(`cd ${sh.q(w.main)}`);
-    assert.equal(shardVars(await sh.env()), w.vars.main);
-    const pc = await sh.capture((f) => `declare -p PROMPT_COMMAND > ${f}`);
-    assert.match(pc, /^declare -a PROMPT_COMMAND=\(\[0\]="_shards_hook" \[1\]="echo one >> .*" \[2\]="echo two >> .*"\)$/m);
-    // Loaded once more at the prompt (eval "$(shards hook bash)" typed again): still once.
-    await sh.run(`source ${sh.q(SNIPPET.bash)}`);
-    const again = await sh.capture((f) => `declare -p PROMPT_COMMAND > ${f}`);
-    assert.is(again, pc);
-    const lines = readFileSync(pcLog, "utf8");
-    assert.ok(lines.includes("one\ntwo\n"), lines);
-  });
+  await withShell(
+    sb,
+    "bash",
+    { cwd: w.outside, before: `PROMPT_COMMAND=('echo one >> ${pcLog}' 'echo two >> ${pcLog}')` },
+    async (sh) => {
+      await sh.run(`cd ${sh.q(w.main)}`);
+      assert.equal(shardVars(await sh.env()), w.vars.main);
+      const pc = await sh.capture((f) => `declare -p PROMPT_COMMAND > ${f}`);
+      assert.match(
+        pc,
+        /^declare -a PROMPT_COMMAND=\(\[0\]="_shards_hook" \[1\]="echo one >> .*" \[2\]="echo two >> .*"\)$/m,
+      );
+      // Loaded once more at the prompt (eval "$(shards hook bash)" typed again): still once.
+      await sh.run(`source ${sh.q(SNIPPET.bash)}`);
+      const again = await sh.capture((f) => `declare -p PROMPT_COMMAND > ${f}`);
+      assert.is(again, pc);
+      const lines = readFileSync(pcLog, "utf8");
+      assert.ok(lines.includes("one\ntwo\n"), lines);
+    },
+  );
 });
 
 test("hostile shell options: bash set -u, nocasematch, failglob; zsh NO_UNSET, KSH_ARRAYS, SH_WORD_SPLIT", async () => {
@@ -285,7 +313,9 @@ test("hostile shell options: bash set -u, nocasematch, failglob; zsh NO_UNSET, K
     const sb = sandbox();
     const w = world(sb);
     const after =
-      shell === "bash" ? "set -u; shopt -s nocasematch failglob nullglob extglob; IFS=:" : "setopt NO_UNSET KSH_ARRAYS SH_WORD_SPLIT GLOB_SUBST NOMATCH; IFS=:";
+      shell === "bash"
+        ? "set -u; shopt -s nocasematch failglob nullglob extglob; IFS=:"
+        : "setopt NO_UNSET KSH_ARRAYS SH_WORD_SPLIT GLOB_SUBST NOMATCH; IFS=:";
     await withShell(sb, shell, { cwd: w.outside, after }, async (sh) => {
       await sh.run(exportCmd(shell, { PORT: "4242" }));
       await sh.run(`cd ${sh.q(w.main)}`);
@@ -342,7 +372,7 @@ test("cd . re-reads shards.env", async () => {
   }
 });
 
-test("installed as the README says: eval \"$(shards hook bash|zsh)\", shards hook fish | source", async () => {
+test('installed as the README says: eval "$(shards hook bash|zsh)", shards hook fish | source', async () => {
   assert.ok(existsSync(CLI), `${CLI} is missing: run npm run build`);
   for (const shell of SHELLS) {
     if (!need("tmux", shell)) return;
@@ -409,7 +439,12 @@ test("direnv: use shards exports the worktree's variables, and direnv takes them
   const sb = sandbox();
   const d = direnvWorld(sb, "#!/bin/sh\necho 'shards must not be called: shards.env exists' >&2\nexit 1\n");
   const vars = range(3010, 10, d.main, { SHARD_PORT_WEB: "3010", PORT: "3010" });
-  writeFileSync(join(gitDir(sb, d.main), "shards.env"), `${Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n")}\nPATH=/evil\nSHARD_X=$(touch ${join(sb.dir, "pwned")})\n`);
+  writeFileSync(
+    join(gitDir(sb, d.main), "shards.env"),
+    `${Object.entries(vars)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n")}\nPATH=/evil\nSHARD_X=$(touch ${join(sb.dir, "pwned")})\n`,
+  );
   await withShell(sb, "bash", { cwd: d.outside, sources: 0, after: direnvRc, env: d.env }, async (sh) => {
     await sh.run(exportCmd("bash", { PORT: "4242" }));
     await sh.run(`cd ${sh.q(d.main)}`);
@@ -443,7 +478,11 @@ test("direnv: a worktree without a range gets one on first load (the real CLI); 
     // direnv compares modification times to the second: let one pass since the load.
     await new Promise((r) => setTimeout(r, 1100));
     await sh.run("shards release && shards allocate --count 5 > /dev/null", 30_000);
-    assert.equal(shardVars(await sh.env(30_000)), range(3000, 5, d.linked, { SHARD_NAME: "direnv-linked-wt" }), "release + allocate seen at the next prompt");
+    assert.equal(
+      shardVars(await sh.env(30_000)),
+      range(3000, 5, d.linked, { SHARD_NAME: "direnv-linked-wt" }),
+      "release + allocate seen at the next prompt",
+    );
 
     // The file rewritten by anyone (a newer modification time): seen at the next prompt.
     writeEnv(gitDir(sb, d.linked), range(3200, 4, d.linked));
@@ -460,10 +499,16 @@ test("direnv: a worktree without a range gets one on first load (the real CLI); 
 test("direnv: when allocating fails, one error line and nothing exported", async () => {
   if (!need("direnv")) return;
   const sb = sandbox();
-  const d = direnvWorld(sb, "#!/bin/sh\necho 'shards: no free range in 3000-3009 (1 taken)' >&2\necho 'more detail' >&2\nexit 1\n");
+  const d = direnvWorld(
+    sb,
+    "#!/bin/sh\necho 'shards: no free range in 3000-3009 (1 taken)' >&2\necho 'more detail' >&2\nexit 1\n",
+  );
   const r = spawnSync("direnv", ["export", "json"], { cwd: d.linked, env: { ...sb.env, ...d.env }, encoding: "utf8" });
   // direnv colours its lines
-  const errors = r.stderr.replace(/\x1b\[[0-9;]*m/g, "").split("\n").filter((l) => l.includes("shards:"));
+  const errors = r.stderr
+    .replace(/\x1b\[[0-9;]*m/g, "")
+    .split("\n")
+    .filter((l) => l.includes("shards:"));
   assert.equal(errors, ["direnv: shards: allocate failed: shards: no free range in 3000-3009 (1 taken)"], r.stderr);
   const out = r.stdout.trim() ? JSON.parse(r.stdout) : {};
   assert.equal(shardVars(out), {});

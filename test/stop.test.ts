@@ -5,8 +5,8 @@ import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { type RunResult, CLI, json, repo, sandbox, shards, shardsAsync } from "./_helpers.ts";
-import { type Served, alive, end, poolEnv, serveFrom } from "./_listeners.ts";
+import { CLI, json, type RunResult, repo, sandbox, shards, shardsAsync } from "./_helpers.ts";
+import { alive, end, poolEnv, type Served, serveFrom } from "./_listeners.ts";
 
 const cmd = (port: number) => `node -e eval(process.env.CODE) server ${port}`;
 
@@ -64,7 +64,10 @@ test("stop: this worktree's servers get SIGTERM; another worktree's, or no workt
 
     // main's stop, given main's path from the other worktree: only main's own server; the intruder is not on its range.
     const fromFeature = json(ok(await shardsAsync(sb, feature.path, ["stop", main, "--json"])));
-    assert.equal(fromFeature.map((r: { pid: number; action: string }) => [r.pid, r.action]), [[mainOwn.pid, "stopped"]]);
+    assert.equal(
+      fromFeature.map((r: { pid: number; action: string }) => [r.pid, r.action]),
+      [[mainOwn.pid, "stopped"]],
+    );
     assert.ok(await exited(mainOwn));
     assert.ok(alive(intruder) && alive(stray));
     assert.is(ok(shards(sb, main, ["stop"])).stdout, `nothing listens on ports ${mine.start}-${mine.end}\n`);
@@ -136,7 +139,10 @@ test("destroy --stop stops the worktree's servers before removing it; a sibling'
         `skipped pid ${sibling.pid} (${cmd(gone.start + 1)}) on port ${gone.start + 1}: it runs in ${main}, not in this worktree\n` +
         `removed ${gone.path}; freed ports ${gone.start}-${gone.end}\n`,
     );
-    assert.match(r.stderr, `port ${gone.start + 1} of the freed range ${gone.start}-${gone.end} is still in use by pid ${sibling.pid}`);
+    assert.match(
+      r.stderr,
+      `port ${gone.start + 1} of the freed range ${gone.start}-${gone.end} is still in use by pid ${sibling.pid}`,
+    );
     assert.ok(await exited(own));
     assert.ok(alive(sibling));
   } finally {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { assertCoherent, sleep, stopped, straced, tracee, waitFor, writingRegistry } from "./_faults.ts";
-import { CLI, type Sandbox, git, repo, sandbox, shardsAsync } from "./_helpers.ts";
+import { CLI, git, repo, type Sandbox, sandbox, shardsAsync } from "./_helpers.ts";
 
 interface Outcome {
   status: number | null;
@@ -82,7 +82,10 @@ test("30 parallel allocations over three repos, under a SIGSTOP storm and then a
   for (const r of calm) assert.is(r.status, 0, r.stderr);
   const records = assertCoherent(sb, gitDirs);
   assert.is(records.length, 30);
-  assert.equal(gitDirs.filter((g) => !records.some((r) => r.gitDir === g)), []);
+  assert.equal(
+    gitDirs.filter((g) => !records.some((r) => r.gitDir === g)),
+    [],
+  );
 });
 
 test.run();

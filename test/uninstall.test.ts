@@ -27,9 +27,15 @@ test("uninstall --all: every repository's hook removed or put back, every shards
   assert.is(statSync(join(b, ".git/hooks/post-checkout")).mode & 0o777, 0o750);
   for (const f of envFiles) assert.not.ok(existsSync(f), `${f} removed`);
   assert.match(r.stdout, `removed the shards post-checkout hook from ${join(a, ".git/hooks")}\n`);
-  assert.match(r.stdout, `removed the shards post-checkout hook from ${join(b, ".git/hooks")} and put back the one that was there\n`);
+  assert.match(
+    r.stdout,
+    `removed the shards post-checkout hook from ${join(b, ".git/hooks")} and put back the one that was there\n`,
+  );
   assert.match(r.stdout, "removed 3 shards.env files\n");
-  assert.match(r.stdout, `the registry is in ${sb.shardsHome}: delete it (rm -r ${sb.shardsHome}), then npm uninstall -g git-shards\n`);
+  assert.match(
+    r.stdout,
+    `the registry is in ${sb.shardsHome}: delete it (rm -r ${sb.shardsHome}), then npm uninstall -g git-shards\n`,
+  );
   // A second run finds nothing to do, and says so.
   const again = shards(sb, sb.home, ["uninstall", "--all"]);
   assert.is(again.status, 0, again.stderr);

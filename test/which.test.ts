@@ -1,6 +1,7 @@
 // Who holds a port: real TCP servers in worktree ranges, seen by list, which, destroy, prune.
-import { type Server, createServer } from "node:net";
+
 import { rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -36,12 +37,18 @@ test("list --json shows exactly the ports that listen, per worktree; which names
   ]);
   try {
     const rows = json(shards(sb, main, ["list", "--json"]));
-    assert.equal(rows.map((r: { branch: string; listening: number[] }) => [r.branch, r.listening]), [
-      ["main", [base + 1]],
-      ["feature", [feature.start, feature.start + 2]],
-    ]);
+    assert.equal(
+      rows.map((r: { branch: string; listening: number[] }) => [r.branch, r.listening]),
+      [
+        ["main", [base + 1]],
+        ["feature", [feature.start, feature.start + 2]],
+      ],
+    );
     // This test's own process may run inside a worktree (a checkout of shards): then it is an intruder too.
-    assert.match(shards(sb, main, ["list"]).stdout, new RegExp(`${feature.start}( \\([^)]*\\))?, ${feature.start + 2}`));
+    assert.match(
+      shards(sb, main, ["list"]).stdout,
+      new RegExp(`${feature.start}( \\([^)]*\\))?, ${feature.start + 2}`),
+    );
 
     const held = json(shards(sb, main, ["which", String(feature.start + 2), "--json"]));
     assert.equal(held.owner, { path: feature.path, branch: "feature", name: null });
@@ -55,11 +62,17 @@ test("list --json shows exactly the ports that listen, per worktree; which names
     assert.equal([free.owner.branch, free.listening, free.pid, free.command], ["feature", false, null, null]);
     const stray = json(shards(sb, main, ["which", String(base + 50), "--json"]));
     assert.equal([stray.owner, stray.listening, stray.pid], [null, true, process.pid]);
-    assert.match(shards(sb, main, ["which", String(base + 60)]).stdout, "is in no shards range\nnothing listens on it\n");
+    assert.match(
+      shards(sb, main, ["which", String(base + 60)]).stdout,
+      "is in no shards range\nnothing listens on it\n",
+    );
   } finally {
     await close(servers);
   }
-  assert.equal(json(shards(sb, main, ["list", "--json"])).map((r: { listening: number[] }) => r.listening), [[], []]);
+  assert.equal(
+    json(shards(sb, main, ["list", "--json"])).map((r: { listening: number[] }) => r.listening),
+    [[], []],
+  );
 });
 
 test("which and list name the configured ports", async () => {
@@ -97,7 +110,10 @@ test("destroy and prune warn about a server left in the freed range, and are sil
   try {
     const destroyed = shards(sb, main, ["destroy", "a"]);
     assert.is(destroyed.status, 0, destroyed.stderr);
-    assert.is(destroyed.stderr, `shards: warning: port ${a.start + 3} of the freed range ${a.start}-${a.end} is still in use by pid ${process.pid} (${destroyed.stderr.match(/\((.*)\)\n$/)?.[1]})\n`);
+    assert.is(
+      destroyed.stderr,
+      `shards: warning: port ${a.start + 3} of the freed range ${a.start}-${a.end} is still in use by pid ${process.pid} (${destroyed.stderr.match(/\((.*)\)\n$/)?.[1]})\n`,
+    );
     rmSync(b.path, { recursive: true, force: true });
     const pruned = shards(sb, main, ["prune"]);
     assert.match(pruned.stderr, `port ${b.start} of the freed range`);

@@ -9,8 +9,8 @@ import {
   ftruncateSync,
   mkdirSync,
   openSync,
-  readFileSync,
   readdirSync,
+  readFileSync,
   rmSync,
   writeFileSync,
   writeSync,
@@ -47,7 +47,16 @@ function liveRegistry(dir: string, count: number): string {
     const path = join(dir, "live", `worktree-${i}`);
     mkdirSync(join(path, ".git"), { recursive: true });
     const start = 10000 + i * 10;
-    return JSON.stringify({ gitDir: join(path, ".git"), path, branch: `b${i}`, repo: path, names: [], start, end: start + 9, count: 10 });
+    return JSON.stringify({
+      gitDir: join(path, ".git"),
+      path,
+      branch: `b${i}`,
+      repo: path,
+      names: [],
+      start,
+      end: start + 9,
+      count: 10,
+    });
   });
   return `{"version":1,"allocations":[\n${lines.join(",\n")}\n]}\n`;
 }
@@ -66,7 +75,10 @@ test("a disk that fills up mid-write: one line, exit 1, and the registry stays a
     assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
     assert.match(r.stderr, /no space left/);
     assert.is(readFileSync(sb.registry, "utf8"), before);
-    assert.equal(readdirSync(sb.shardsHome).filter((f) => f.endsWith(".tmp")), []);
+    assert.equal(
+      readdirSync(sb.shardsHome).filter((f) => f.endsWith(".tmp")),
+      [],
+    );
     assert.is(existsSync(join(main, ".git/shards.env")), false);
   } finally {
     unmount();
@@ -79,12 +91,18 @@ test("the previous registry is kept as registry.json.bak, and a registry emptied
   for (const dir of [a, b, c]) assert.is(shards(sb, dir, ["allocate"]).status, 0);
   const backup = `${sb.registry}.bak`;
   const kept = JSON.parse(readFileSync(backup, "utf8")).allocations;
-  assert.equal(kept.map((r: { start: number }) => r.start), [3000, 3010]);
+  assert.equal(
+    kept.map((r: { start: number }) => r.start),
+    [3000, 3010],
+  );
   writeFileSync(sb.registry, "");
   const r = shards(sb, a, ["list", "--all", "--json"]);
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stderr, /recovered 2 allocations .*registry\.json\.bak/);
-  assert.equal(JSON.parse(readFileSync(sb.registry, "utf8")).allocations.map((r: { path: string }) => r.path), [a, b]);
+  assert.equal(
+    JSON.parse(readFileSync(sb.registry, "utf8")).allocations.map((r: { path: string }) => r.path),
+    [a, b],
+  );
   // The recovered registry keeps a's and b's ranges taken: a new worktree lands after them.
   const d = repo(sb, "d");
   assert.is(json(shards(sb, d, ["allocate", "--json"])).start, 3020);
@@ -103,7 +121,10 @@ test("temp files of processes killed mid-write are removed by the next writer; a
   const live = `${sb.registry}.${process.pid}.0.tmp`;
   writeFileSync(live, "");
   assert.is(shards(sb, b, ["allocate"]).status, 0);
-  assert.equal(readdirSync(sb.shardsHome).filter((f) => f.endsWith(".tmp")), [live.split("/").pop()]);
+  assert.equal(
+    readdirSync(sb.shardsHome).filter((f) => f.endsWith(".tmp")),
+    [live.split("/").pop()],
+  );
 });
 
 test.run();

@@ -1,10 +1,10 @@
 // Arguments and small helpers that several commands use.
 import { basename } from "node:path";
-import { type Shard, ensureAllocation } from "../flows.ts";
 import { type Allocation, formatRange, namedPorts, portName } from "../core/records.ts";
 import { type Config, loadConfig } from "../edges/config.ts";
-import { type Worktree, findWorktree } from "../edges/worktree.ts";
+import { findWorktree, type Worktree } from "../edges/worktree.ts";
 import { ShardsError } from "../errors.ts";
+import { ensureAllocation, type Shard } from "../flows.ts";
 import { logger } from "../output.ts";
 
 /**
@@ -37,7 +37,9 @@ export async function allocateCounted(wt: Worktree, config: Config, count: numbe
   const shard = await ensureAllocation(wt, config, count);
   const r = shard.record;
   if (count !== undefined && r.count !== count)
-    throw new ShardsError(`this worktree has ports ${formatRange(r)} (${r.count} ports); run \`shards release\` first to get ${count}`);
+    throw new ShardsError(
+      `this worktree has ports ${formatRange(r)} (${r.count} ports); run \`shards release\` first to get ${count}`,
+    );
   return shard;
 }
 
@@ -66,6 +68,8 @@ export async function warnListeners(freed: Allocation): Promise<void> {
     seen.add(l.port);
     const name = portName(freed, l.port);
     const owner = l.pid === null ? "an unknown process" : `pid ${l.pid} (${l.command ?? "unknown"})`;
-    logger.warn(`port ${l.port}${name ? ` (${name})` : ""} of the freed range ${freed.start}-${freed.end} is still in use by ${owner}`);
+    logger.warn(
+      `port ${l.port}${name ? ` (${name})` : ""} of the freed range ${freed.start}-${freed.end} is still in use by ${owner}`,
+    );
   }
 }

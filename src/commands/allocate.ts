@@ -1,7 +1,15 @@
 import { defineCommand } from "citty";
 import { parseCount } from "../edges/config.ts";
 import { print, printJson } from "../output.ts";
-import { allocateCounted, allocationJson, countArg, jsonArg, pathArg, rangeLine, worktreeAndConfig } from "./_shared.ts";
+import {
+  allocateCounted,
+  allocationJson,
+  countArg,
+  jsonArg,
+  pathArg,
+  rangeLine,
+  worktreeAndConfig,
+} from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "allocate", description: "Give the worktree a port range (or print the one it has)" },

@@ -3,11 +3,12 @@ import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { loadConfig, parseCount } from "../edges/config.ts";
-import { findWorktree, isBareGitDir } from "../edges/worktree.ts";
 import { git, gitEnv, listWorktrees } from "../edges/git.ts";
+import { findWorktree, isBareGitDir } from "../edges/worktree.ts";
 import { ShardsError } from "../errors.ts";
+import type { Shard } from "../flows.ts";
 import { print, printJson } from "../output.ts";
-import { CREATE_COUNT_VAR, allocateCounted, allocationJson, countArg, jsonArg, rangeLine } from "./_shared.ts";
+import { allocateCounted, allocationJson, CREATE_COUNT_VAR, countArg, jsonArg, rangeLine } from "./_shared.ts";
 
 /**
  * `git worktree add`, with all of git's output (and the hook's) on our stderr, in git's
@@ -35,7 +36,11 @@ export default defineCommand({
   meta: { name: "create", description: "git worktree add + a port range" },
   args: {
     branch: { type: "positional", required: true, description: "Branch to check out (created when it does not exist)" },
-    path: { type: "string", description: "Where to put the worktree (default: <repo>-<branch> beside the main worktree)", valueHint: "dir" },
+    path: {
+      type: "string",
+      description: "Where to put the worktree (default: <repo>-<branch> beside the main worktree)",
+      valueHint: "dir",
+    },
     from: { type: "string", description: "Start point of a new branch (default: HEAD)", valueHint: "ref" },
     count: countArg,
     json: jsonArg,
@@ -49,15 +54,24 @@ export default defineCommand({
     if (git(["check-ref-format", "--branch", branch], here.root).status !== 0)
       throw new ShardsError(`invalid branch name: ${JSON.stringify(branch)}`);
     const holder = listWorktrees(here.root).find((w) => w.branch === branch);
-    if (holder) throw new ShardsError(`branch ${branch} is checked out in ${holder.path}; pick another branch, or use that worktree`);
+    if (holder)
+      throw new ShardsError(
+        `branch ${branch} is checked out in ${holder.path}; pick another branch, or use that worktree`,
+      );
     const target = resolve(args.path ?? defaultPath(here.repo, branch));
-    if (existsSync(target)) throw new ShardsError(`${target} already exists; pass --path to put the worktree elsewhere`);
+    if (existsSync(target))
+      throw new ShardsError(`${target} already exists; pass --path to put the worktree elsewhere`);
     const exists = git(["show-ref", "--verify", "--quiet", `refs/heads/${branch}`], here.root).status === 0;
-    if (exists && args.from) throw new ShardsError(`branch ${branch} exists already; --from only applies to a new branch`);
+    if (exists && args.from)
+      throw new ShardsError(`branch ${branch} exists already; --from only applies to a new branch`);
 
-    addWorktree(exists ? [target, branch] : ["-b", branch, target, ...(args.from ? [args.from] : [])], here.root, count);
+    addWorktree(
+      exists ? [target, branch] : ["-b", branch, target, ...(args.from ? [args.from] : [])],
+      here.root,
+      count,
+    );
     const wt = findWorktree(target);
-    let shard;
+    let shard: Shard;
     try {
       shard = await allocateCounted(wt, await loadConfig(wt), count);
     } catch (error) {

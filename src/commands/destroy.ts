@@ -1,12 +1,12 @@
 import { existsSync, realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
-import { findAllocation, releaseAllocation } from "../flows.ts";
 import { formatRange } from "../core/records.ts";
+import { git, listWorktrees } from "../edges/git.ts";
 import { stopLine, stopServers } from "../edges/ports.ts";
 import { findWorktree } from "../edges/worktree.ts";
-import { git, listWorktrees } from "../edges/git.ts";
 import { ShardsError } from "../errors.ts";
+import { findAllocation, releaseAllocation } from "../flows.ts";
 import { print } from "../output.ts";
 import { warnListeners } from "./_shared.ts";
 
@@ -24,7 +24,8 @@ export default defineCommand({
     const listed = listWorktrees(here.repo);
     const target = listed.find((w) => w.path === path) ?? listed.find((w) => w.branch === args.target);
     if (!target) throw new ShardsError(`no worktree with branch or path ${args.target} (see \`shards list\`)`);
-    if (target === listed[0]) throw new ShardsError(`${target.path} is the main worktree; destroy removes linked worktrees only`);
+    if (target === listed[0])
+      throw new ShardsError(`${target.path} is the main worktree; destroy removes linked worktrees only`);
     const gitDir = existsSync(target.path) ? findWorktree(target.path).gitDir : null;
     const record = gitDir ? findAllocation(gitDir) : null;
     if (args.stop && record) print((await stopServers(target.path, record, { dryRun: false })).map(stopLine).join(""));

@@ -4,23 +4,23 @@ import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { isatty } from "node:tty";
 import { defineCommand } from "citty";
-import { flawOf, formatRange } from "../core/records.ts";
+import { type Allocation, flawOf, formatRange } from "../core/records.ts";
 import { ignoredConfigFiles, loadConfig } from "../edges/config.ts";
 import {
-  type HookTarget,
-  PREVIOUS_SUFFIX,
   bareTarget,
+  coverage,
   currentRuntime,
+  type HookTarget,
   hookState,
   hookTarget,
   lefthookEntryCommitted,
   lefthookInstalled,
-  coverage,
   machineWideHooksPath,
+  PREVIOUS_SUFFIX,
 } from "../edges/hooks.ts";
 import { portProblems } from "../edges/ports.ts";
-import { inspectRegistry } from "../edges/registry.ts";
-import { type Worktree, findWorktree, staleTest } from "../edges/worktree.ts";
+import { inspectRegistry, type RegistryState } from "../edges/registry.ts";
+import { findWorktree, staleTest, type Worktree } from "../edges/worktree.ts";
 import { BareRepositoryError, NotAWorktreeError } from "../errors.ts";
 import { logger, print, printJson } from "../output.ts";
 import { jsonArg } from "./_shared.ts";
@@ -44,7 +44,8 @@ function checkGit(cwd: string): { check: Check; wt: Worktree | null } {
     return { check: pass("git", `git worktree ${wt.root}`), wt };
   } catch (error) {
     // A bare repository has no worktree, but its hook is still the one its worktrees run.
-    if (error instanceof BareRepositoryError) return { check: pass("git", `bare repository ${error.gitDir}`), wt: bareTarget(error.gitDir) };
+    if (error instanceof BareRepositoryError)
+      return { check: pass("git", `bare repository ${error.gitDir}`), wt: bareTarget(error.gitDir) };
     const message = error instanceof NotAWorktreeError ? `${cwd} is not inside a git worktree` : firstLine(error);
     return { check: fail("git", message, "run shards doctor inside a git repository"), wt: null };
   }
@@ -61,12 +62,22 @@ function checkHook(wt: Worktree): Check {
   const state = hookState(target, rt);
   const install = "run `shards install`";
   if (state.foreign && state.previous)
-    return fail("hook", `${state.where} is not shards' hook, and ${state.where}${PREVIOUS_SUFFIX} is there too`, `keep one of the two (merge what you need), then ${install}`);
-  if (state.foreign) return fail("hook", `${state.where} is not shards' hook`, `${install} (it keeps that hook and runs it)`);
+    return fail(
+      "hook",
+      `${state.where} is not shards' hook, and ${state.where}${PREVIOUS_SUFFIX} is there too`,
+      `keep one of the two (merge what you need), then ${install}`,
+    );
+  if (state.foreign)
+    return fail("hook", `${state.where} is not shards' hook`, `${install} (it keeps that hook and runs it)`);
   if (!state.installed) return fail("hook", `no shards post-checkout hook in ${state.where}`, install);
-  for (const [what, path] of [["node", state.recorded?.node], ["the shards CLI", state.recorded?.cli]] as const)
-    if (path && !existsSync(path)) return fail("hook", `the hook runs ${what} at ${path}, which is gone`, `${install} again`);
-  if (!state.current) return fail("hook", `the hook in ${state.where} is out of date (or runs another shards)`, install);
+  for (const [what, path] of [
+    ["node", state.recorded?.node],
+    ["the shards CLI", state.recorded?.cli],
+  ] as const)
+    if (path && !existsSync(path))
+      return fail("hook", `the hook runs ${what} at ${path}, which is gone`, `${install} again`);
+  if (!state.current)
+    return fail("hook", `the hook in ${state.where} is out of date (or runs another shards)`, install);
   if (target.kind === "lefthook") return checkLefthook(wt, target);
   const partial = coverage(wt, rt);
   if (partial && partial.missing.length > 0)
@@ -83,9 +94,17 @@ function checkHook(wt: Worktree): Check {
 /** lefthook with a post-checkout: a new worktree gets a range only when lefthook runs and its committed config has our command. */
 function checkLefthook(wt: Worktree, target: Extract<HookTarget, { kind: "lefthook" }>): Check {
   if (!lefthookInstalled(target.dir))
-    return fail("hook", `lefthook's post-checkout is not in ${target.dir}, so the shards command in ${target.config} never runs`, "run `lefthook install`");
+    return fail(
+      "hook",
+      `lefthook's post-checkout is not in ${target.dir}, so the shards command in ${target.config} never runs`,
+      "run `lefthook install`",
+    );
   if (!lefthookEntryCommitted(wt, target.config))
-    return fail("hook", `the shards command in ${target.config} is not committed; a new worktree runs the config of the branch it checks out`, `commit ${target.config}`);
+    return fail(
+      "hook",
+      `the shards command in ${target.config} is not committed; a new worktree runs the config of the branch it checks out`,
+      `commit ${target.config}`,
+    );
   return pass("hook", `lefthook runs the shards command in ${target.config}, which runs ${target.file}`);
 }
 
@@ -93,7 +112,11 @@ async function checkConfig(where: { root: string; repo: string }): Promise<Check
   try {
     const ignored = ignoredConfigFiles(where);
     if (ignored.length > 0)
-      return fail("config", `${ignored.join(", ")} is code and is ignored (configuration is data, never code)`, `move its values to shards.config.json and delete it`);
+      return fail(
+        "config",
+        `${ignored.join(", ")} is code and is ignored (configuration is data, never code)`,
+        `move its values to shards.config.json and delete it`,
+      );
     await loadConfig(where);
     return pass("config", "config valid");
   } catch (error) {
@@ -102,7 +125,7 @@ async function checkConfig(where: { root: string; repo: string }): Promise<Check
 }
 
 function checkRegistry(): Check[] {
-  let state;
+  let state: RegistryState;
   try {
     state = inspectRegistry();
   } catch (error) {
@@ -111,7 +134,11 @@ function checkRegistry(): Check[] {
   const checks: Check[] = [];
   if (state.problems.length > 0)
     checks.push(
-      fail("registry", `registry ${state.path}: ${state.problems.join("; ")}`, "run `shards prune` (it keeps the damaged file aside and rewrites the valid records)"),
+      fail(
+        "registry",
+        `registry ${state.path}: ${state.problems.join("; ")}`,
+        "run `shards prune` (it keeps the damaged file aside and rewrites the valid records)",
+      ),
     );
   else checks.push(pass("registry", `registry ${state.path}: ${state.records.length} allocations`));
   // Rule 8: records kept for their ports although a field is bad or they overlap another.
@@ -127,14 +154,20 @@ function checkRegistry(): Check[] {
     );
   const stale = state.records.filter(staleTest());
   if (stale.length > 0)
-    checks.push(fail("stale", `${stale.length} stale allocation${stale.length === 1 ? "" : "s"}: ${stale.map((r) => `${formatRange(r)} (${r.path})`).join(", ")}`, "run `shards prune`"));
+    checks.push(
+      fail(
+        "stale",
+        `${stale.length} stale allocation${stale.length === 1 ? "" : "s"}: ${stale.map((r) => `${formatRange(r)} (${r.path})`).join(", ")}`,
+        "run `shards prune`",
+      ),
+    );
   else checks.push(pass("stale", "no stale allocations"));
   return checks;
 }
 
 /** Intruders and split ports on any range: a problem only when there is one (listed by `shards list`). */
 async function checkPorts(): Promise<Check[]> {
-  let records;
+  let records: Allocation[];
   try {
     records = inspectRegistry().records;
   } catch {
@@ -156,7 +189,10 @@ function checkShell(env: NodeJS.ProcessEnv): Check {
   if (active && SHELLS.includes(active) && here) return pass("shell", `shell integration active (${active})`);
   // Scripts, CI and agents have no prompt to hook: they use `shards exec` or `shards env`.
   if (!isatty(0))
-    return { ...pass("shell", "not a terminal: shell integration not checked (scripts use `shards exec`)"), skipped: "not a terminal: scripts use `shards exec`" };
+    return {
+      ...pass("shell", "not a terminal: shell integration not checked (scripts use `shards exec`)"),
+      skipped: "not a terminal: scripts use `shards exec`",
+    };
   const shell = basename(env.SHELL ?? "");
   const setup =
     shell === "fish"
@@ -164,8 +200,14 @@ function checkShell(env: NodeJS.ProcessEnv): Check {
       : shell === "zsh" || shell === "bash"
         ? `add \`eval "$(shards hook ${shell})"\` to ~/.${shell}rc`
         : 'add `eval "$(shards hook bash)"` to your shell\'s startup file';
-  const why = env.SHARDS_SHELL ? `SHARDS_SHELL=${env.SHARDS_SHELL} was set by another shell` : "SHARDS_SHELL is not set";
-  return fail("shell", `no shell integration in this shell (${why})`, `${setup} and open a new shell, or put \`use shards\` in .envrc (direnv)`);
+  const why = env.SHARDS_SHELL
+    ? `SHARDS_SHELL=${env.SHARDS_SHELL} was set by another shell`
+    : "SHARDS_SHELL is not set";
+  return fail(
+    "shell",
+    `no shell integration in this shell (${why})`,
+    `${setup} and open a new shell, or put \`use shards\` in .envrc (direnv)`,
+  );
 }
 
 export default defineCommand({
@@ -174,12 +216,25 @@ export default defineCommand({
   async run({ args }) {
     const cwd = process.cwd();
     const { check: git, wt } = checkGit(cwd);
-    const checks = [git, ...(wt ? [checkHook(wt)] : []), await checkConfig(wt ?? { root: cwd, repo: cwd }), ...checkRegistry(), ...(await checkPorts()), checkShell(process.env)];
+    const checks = [
+      git,
+      ...(wt ? [checkHook(wt)] : []),
+      await checkConfig(wt ?? { root: cwd, repo: cwd }),
+      ...checkRegistry(),
+      ...(await checkPorts()),
+      checkShell(process.env),
+    ];
     const ok = checks.every((c) => c.ok);
     if (!ok) process.exitCode = 1;
     if (args.json) return printJson({ ok, checks });
     const unchecked = checks.filter((c) => c.skipped).map((c) => `; not checked: ${c.name} (${c.skipped})`);
-    if (ok) return void print(`all good (${checks.filter((c) => !c.skipped).map((c) => c.name).join(", ")})${unchecked.join("")}\n`);
+    if (ok)
+      return void print(
+        `all good (${checks
+          .filter((c) => !c.skipped)
+          .map((c) => c.name)
+          .join(", ")})${unchecked.join("")}\n`,
+      );
     for (const c of checks) if (!c.ok) logger.error(`${c.message}; fix: ${c.fix}`);
   },
 });

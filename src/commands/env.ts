@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { ensureAllocation, envOf, findAllocation } from "../flows.ts";
 import { ENV_FORMATS, type EnvFormat, renderEnv } from "../core/env.ts";
+import { ensureAllocation, envOf, findAllocation } from "../flows.ts";
 import { print } from "../output.ts";
 import { pathArg, worktreeAndConfig } from "./_shared.ts";
 

@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { isatty } from "node:tty";
 import { defineCommand } from "citty";
-import { ensureAllocation } from "../flows.ts";
 import { UsageError } from "../errors.ts";
+import { ensureAllocation } from "../flows.ts";
 import { logger } from "../output.ts";
 import { worktreeAndConfig } from "./_shared.ts";
 
@@ -46,7 +46,11 @@ function dieOf(signal: NodeJS.Signals): void {
 export default defineCommand({
   meta: { name: "exec", description: "Run a command with the worktree's port variables" },
   args: {
-    command: { type: "positional", required: false, description: "-- then the command and its arguments: shards exec -- npm run dev" },
+    command: {
+      type: "positional",
+      required: false,
+      description: "-- then the command and its arguments: shards exec -- npm run dev",
+    },
   },
   async run({ rawArgs }) {
     const dash = rawArgs.indexOf("--");

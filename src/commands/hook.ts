@@ -7,13 +7,14 @@ import { print } from "../output.ts";
 const FILES = { bash: "shards.bash", zsh: "shards.zsh", fish: "shards.fish", direnv: "shards.direnv.sh" };
 
 export default defineCommand({
-  meta: { name: "hook", description: "Print the shell integration: eval \"$(shards hook zsh)\"" },
+  meta: { name: "hook", description: 'Print the shell integration: eval "$(shards hook zsh)"' },
   args: {
     shell: {
       type: "positional",
       required: true,
       // direnv reads its lib dir from XDG_CONFIG_HOME, as its stdlib does.
-      description: 'bash, zsh, fish or direnv (shards hook direnv > "${XDG_CONFIG_HOME:-$HOME/.config}/direnv/lib/shards.sh")',
+      description:
+        'bash, zsh, fish or direnv (shards hook direnv > "${XDG_CONFIG_HOME:-$HOME/.config}/direnv/lib/shards.sh")',
     },
   },
   run({ args }) {

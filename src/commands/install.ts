@@ -1,23 +1,23 @@
 import { basename } from "node:path";
 import { defineCommand } from "citty";
-import { ensureAllocation } from "../flows.ts";
+import { type Config, loadConfig } from "../edges/config.ts";
 import {
-  type Coverage,
-  type HookTarget,
-  type InstallOutcome,
-  PREVIOUS_SUFFIX,
   bareTarget,
+  type Coverage,
+  coverage,
   currentRuntime,
+  type HookTarget,
   hookTarget,
+  type InstallOutcome,
   installHook,
   lefthookEntryCommitted,
   lefthookInstalled,
-  coverage,
   machineWideHooksPath,
+  PREVIOUS_SUFFIX,
 } from "../edges/hooks.ts";
 import type { Worktree } from "../edges/worktree.ts";
-import { type Config, loadConfig } from "../edges/config.ts";
 import { BareRepositoryError } from "../errors.ts";
+import { ensureAllocation } from "../flows.ts";
 import { print } from "../output.ts";
 import { rangeLine, worktreeAndConfig } from "./_shared.ts";
 
@@ -29,15 +29,22 @@ function installedLine(target: Exclude<HookTarget, { kind: "lefthook" }>, outcom
 }
 
 /** lefthook runs only what the new worktree's committed config names: say what is left to do. */
-function lefthookLines(wt: Worktree, target: Extract<HookTarget, { kind: "lefthook" }>, outcome: InstallOutcome): string {
+function lefthookLines(
+  wt: Worktree,
+  target: Extract<HookTarget, { kind: "lefthook" }>,
+  outcome: InstallOutcome,
+): string {
   const lines = [
     outcome === "unchanged"
       ? `the shards command in ${target.config} and its hook ${target.file} are installed and current`
       : `added the shards command to post-checkout in ${target.config} (it runs ${target.file}, this machine's copy of the hook)`,
   ];
   if (!lefthookEntryCommitted(wt, target.config))
-    lines.push(`commit ${target.config}: lefthook runs the config of the branch a new worktree checks out, so until then new worktrees get no range from the hook`);
-  if (!lefthookInstalled(target.dir)) lines.push("run `lefthook install`: lefthook's post-checkout is not in the hooks directory yet");
+    lines.push(
+      `commit ${target.config}: lefthook runs the config of the branch a new worktree checks out, so until then new worktrees get no range from the hook`,
+    );
+  if (!lefthookInstalled(target.dir))
+    lines.push("run `lefthook install`: lefthook's post-checkout is not in the hooks directory yet");
   return lines.join("\n");
 }
 
@@ -78,7 +85,10 @@ async function worktreeOrBare(): Promise<{ wt: Worktree; config: Config; bare: b
 }
 
 export default defineCommand({
-  meta: { name: "install", description: "Install the git hook that allocates on `git worktree add`, then allocate here" },
+  meta: {
+    name: "install",
+    description: "Install the git hook that allocates on `git worktree add`, then allocate here",
+  },
   async run() {
     // Config first: an invalid value stops install before anything is written.
     const here = await worktreeOrBare();
@@ -95,7 +105,10 @@ export default defineCommand({
         `core.hooksPath is set ${global.scope === "global" ? "globally" : "system-wide"} (in ${global.origin}), so this install is machine-wide: ` +
           `every repository that uses ${target.dir} allocates on \`git worktree add\`; \`shards uninstall\` removes it for all of them\n`,
       );
-    if (here.bare) return void print("a bare repository has no worktree of its own: nothing allocated here; each worktree gets its range on `git worktree add`\n");
+    if (here.bare)
+      return void print(
+        "a bare repository has no worktree of its own: nothing allocated here; each worktree gets its range on `git worktree add`\n",
+      );
     const shard = await ensureAllocation(wt, config);
     print(`${rangeLine(shard.record)}\n`);
   },

@@ -2,10 +2,10 @@ import { basename, dirname } from "node:path";
 import { defineCommand } from "citty";
 import { type Allocation, namedPorts } from "../core/records.ts";
 import { loadConfig } from "../edges/config.ts";
-import { type Intruder, type Listener, intruders, listeners, splitPorts } from "../edges/ports.ts";
-import { readRecords } from "../edges/registry.ts";
-import { type Worktree, findWorktree, recordsNow } from "../edges/worktree.ts";
 import { listWorktrees } from "../edges/git.ts";
+import { type Intruder, intruders, type Listener, listeners, splitPorts } from "../edges/ports.ts";
+import { readRecords } from "../edges/registry.ts";
+import { findWorktree, recordsNow, type Worktree } from "../edges/worktree.ts";
 import { ShardsError } from "../errors.ts";
 import { print, printJson } from "../output.ts";
 import { jsonArg } from "./_shared.ts";
@@ -46,8 +46,18 @@ function rowOf(r: Allocation, { live, split, isStale, present }: Now): Row {
   const { repo, start, end, count } = r;
   const { path, branch } = present(r);
   return {
-    path, branch, repo, name: r.name ?? null, start, end, count, ports: namedPorts(r, r.names), state: isStale(r) ? "stale" : "ok",
-    listening, intruders: intruders(r, path, live), split: split.filter(inRange),
+    path,
+    branch,
+    repo,
+    name: r.name ?? null,
+    start,
+    end,
+    count,
+    ports: namedPorts(r, r.names),
+    state: isStale(r) ? "stale" : "ok",
+    listening,
+    intruders: intruders(r, path, live),
+    split: split.filter(inRange),
   };
 }
 
@@ -110,7 +120,16 @@ function table(rows: Row[], withRepo: boolean): string {
   ]);
   const head = [...(withRepo ? ["REPO"] : []), "BRANCH", "PORTS", "PATH", "STATE", "LISTENING"];
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  return [head, ...cells].map((c) => c.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd()).join("\n") + "\n";
+  return (
+    [head, ...cells]
+      .map((c) =>
+        c
+          .map((v, i) => v.padEnd(widths[i]))
+          .join("  ")
+          .trimEnd(),
+      )
+      .join("\n") + "\n"
+  );
 }
 
 export default defineCommand({

@@ -3,16 +3,19 @@
 // since it runs inside every `git worktree add`. It must never make that fail: every failure, even a bug, is one
 // warning line and exit 0 (a reader that is gone ends our output quietly, see output.ts).
 // Its output goes into git's own: messages, with the `shards:` prefix.
-import { ensureAllocation } from "../flows.ts";
+
 import { parseCount } from "../edges/config.ts";
 import { NULL_IDS } from "../edges/worktree.ts";
 import { userMessage } from "../errors.ts";
+import { ensureAllocation } from "../flows.ts";
 import { announce, logger } from "../output.ts";
 import { CREATE_COUNT_VAR, rangeLine, worktreeAndConfig } from "./_shared.ts";
 
 /** One line, inside git's output, whatever failed. */
 function reason(error: unknown): string {
-  const message = userMessage(error) ?? `${error instanceof Error ? error.message : String(error)} (a bug in shards; please report it)`;
+  const message =
+    userMessage(error) ??
+    `${error instanceof Error ? error.message : String(error)} (a bug in shards; please report it)`;
   return message.split("\n")[0]!;
 }
 

@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
-import { pruneAllocations } from "../flows.ts";
 import { formatRange } from "../core/records.ts";
 import { loadConfig } from "../edges/config.ts";
 import { findWorktree } from "../edges/worktree.ts";
+import { pruneAllocations } from "../flows.ts";
 import { print } from "../output.ts";
 import { label, warnListeners } from "./_shared.ts";
 

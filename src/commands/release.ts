@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
-import { releaseAllocation } from "../flows.ts";
 import { formatRange } from "../core/records.ts";
 import { loadConfig } from "../edges/config.ts";
 import { findWorktree } from "../edges/worktree.ts";
+import { releaseAllocation } from "../flows.ts";
 import { print } from "../output.ts";
 import { label, pathArg } from "./_shared.ts";
 

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
-import { findAllocation } from "../flows.ts";
 import { formatRange } from "../core/records.ts";
 import { stopLine, stopServers } from "../edges/ports.ts";
+import { findAllocation } from "../flows.ts";
 import { print, printJson } from "../output.ts";
 import { jsonArg, label, pathArg, worktreeAndConfig } from "./_shared.ts";
 

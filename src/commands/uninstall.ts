@@ -1,10 +1,10 @@
 import { existsSync, rmSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { defineCommand } from "citty";
-import { type HookTarget, PREVIOUS_SUFFIX, hookTarget, uninstallHook } from "../edges/hooks.ts";
-import { readRecords, registryPath } from "../edges/registry.ts";
 import { shardsEnvPath } from "../edges/envfile.ts";
-import { type Worktree, findWorktree } from "../edges/worktree.ts";
+import { type HookTarget, hookTarget, PREVIOUS_SUFFIX, uninstallHook } from "../edges/hooks.ts";
+import { readRecords, registryPath } from "../edges/registry.ts";
+import { findWorktree, type Worktree } from "../edges/worktree.ts";
 import { NotAWorktreeError } from "../errors.ts";
 import { logger, print } from "../output.ts";
 
@@ -22,7 +22,9 @@ function uninstallAt(target: HookTarget): string | null {
       return null;
     case "foreign":
       // Someone replaced our hook; theirs stays, and so does the one we kept aside.
-      logger.warn(`${target.file} is no longer shards' hook; left it, and left ${name}${PREVIOUS_SUFFIX} beside it for you to keep or delete`);
+      logger.warn(
+        `${target.file} is no longer shards' hook; left it, and left ${name}${PREVIOUS_SUFFIX} beside it for you to keep or delete`,
+      );
       return null;
   }
 }
@@ -78,7 +80,12 @@ function uninstallAll(): void {
 
 export default defineCommand({
   meta: { name: "uninstall", description: "Remove the git hook and put back the one that was there" },
-  args: { all: { type: "boolean", description: "Every repository on this machine, and every shards.env: before npm uninstall -g" } },
+  args: {
+    all: {
+      type: "boolean",
+      description: "Every repository on this machine, and every shards.env: before npm uninstall -g",
+    },
+  },
   run({ args }) {
     if (args.all) return uninstallAll();
     const line = uninstallAt(hookTarget(findWorktree(process.cwd())));

@@ -9,7 +9,8 @@ import { jsonArg, label } from "./_shared.ts";
 
 function parsePort(raw: string): number {
   const port = /^[0-9]{1,5}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(port >= 1 && port <= 65535)) throw new ShardsError(`invalid port ${JSON.stringify(raw)}: give a number from 1 to 65535`);
+  if (!(port >= 1 && port <= 65535))
+    throw new ShardsError(`invalid port ${JSON.stringify(raw)}: give a number from 1 to 65535`);
   return port;
 }
 
@@ -35,9 +36,10 @@ export default defineCommand({
       split,
     };
     if (args.json) return printJson(result);
-    const owner = record && here
-      ? `${port} is in ${label(here)}'s range ${record.start}-${record.end}${name ? ` (${name})` : ""}: ${here.path}`
-      : `${port} is in no shards range`;
+    const owner =
+      record && here
+        ? `${port} is in ${label(here)}'s range ${record.start}-${record.end}${name ? ` (${name})` : ""}: ${here.path}`
+        : `${port} is in no shards range`;
     const listening = !result.listening
       ? "nothing listens on it"
       : result.pid === null

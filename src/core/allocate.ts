@@ -1,7 +1,7 @@
 // The allocation decision: (records, config, request) -> new records + the range, or
 // exhaustion. Pure; whether a worktree is still there and which ports are listened on
 // come in as data from the edges.
-import { type Allocation, type Range, hadBadRange, isValidRange, overlaps } from "./records.ts";
+import { type Allocation, hadBadRange, isValidRange, overlaps, type Range } from "./records.ts";
 
 export interface Pool {
   basePort: number;
@@ -47,10 +47,10 @@ export type AllocationResult =
  * so a dev server there is useless. https://fetch.spec.whatwg.org/#port-blocking
  */
 export const BROWSER_REFUSED_PORTS: ReadonlySet<number> = new Set([
-  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109,
-  110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530,
-  531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190,
-  5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110,
+  111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532,
+  540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061,
+  6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
 ]);
 
 /** Does the block hold a port that is excluded or that browsers refuse? */
@@ -78,7 +78,8 @@ export function firstFit(taken: readonly Range[], pool: Pool, count: number, bus
 
 /** Does `block` overlap a range of `byStart` (sorted by start) from index `from` on? */
 function overlapsAny(byStart: readonly Range[], from: number, block: Range): boolean {
-  for (let i = from; i < byStart.length && byStart[i].start <= block.end; i++) if (overlaps(byStart[i], block)) return true;
+  for (let i = from; i < byStart.length && byStart[i].start <= block.end; i++)
+    if (overlaps(byStart[i], block)) return true;
   return false;
 }
 

@@ -1,6 +1,6 @@
 // A range + config -> the worktree's variables; rendering for each shell; and reading
 // shards.env back as data (never as code).
-import { type Range, SHARD_NAME, namedPorts } from "./records.ts";
+import { namedPorts, type Range, SHARD_NAME } from "./records.ts";
 
 export type EnvFormat = "sh" | "fish" | "dotenv" | "json";
 export const ENV_FORMATS: readonly EnvFormat[] = ["sh", "fish", "dotenv", "json"];
@@ -23,7 +23,8 @@ export function shardEnv(range: Range, opts: EnvOptions): ShardEnv {
     SHARD_PORT_RANGE_END: String(range.end),
     SHARD_PORT_COUNT: String(range.count),
   };
-  for (const [name, port] of Object.entries(namedPorts(range, opts.names))) env[`SHARD_PORT_${name.toUpperCase()}`] = String(port);
+  for (const [name, port] of Object.entries(namedPorts(range, opts.names)))
+    env[`SHARD_PORT_${name.toUpperCase()}`] = String(port);
   if (opts.exportPort) env.PORT = String(range.start);
   // A line-based file cannot hold a newline; such a root is left out rather than cut.
   if (!opts.root.includes("\n")) env.SHARD_ROOT = opts.root;

@@ -129,7 +129,16 @@ function toAllocation(raw: unknown): { record: Allocation; flaws: string[] } | s
     // bulk of what the garbage collector scans in the hook's process).
     if (r.branch !== undefined && r.names !== undefined) return { record: r, flaws: NO_FLAWS };
     const { gitDir, path, repo, start, end, count } = r;
-    const record: Allocation = { gitDir, path, branch: r.branch ?? null, repo, names: r.names ?? [], start, end, count };
+    const record: Allocation = {
+      gitDir,
+      path,
+      branch: r.branch ?? null,
+      repo,
+      names: r.names ?? [],
+      start,
+      end,
+      count,
+    };
     if (r.name !== undefined) record.name = r.name;
     return { record, flaws: NO_FLAWS };
   }
@@ -221,7 +230,7 @@ export function salvageRegistry(text: string): unknown {
   const allocations: unknown[] = [];
   for (const line of text.split("\n")) {
     const candidate = line.trim().replace(/,$/, "");
-    if (!candidate.startsWith("{\"gitDir\"")) continue;
+    if (!candidate.startsWith('{"gitDir"')) continue;
     try {
       allocations.push(JSON.parse(candidate));
     } catch {

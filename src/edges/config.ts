@@ -3,7 +3,7 @@
 // Configuration is data, never code: the hook loads the config of every branch anyone
 // pushed, on `git worktree add`, so a `shards.config.mjs` there would be code run on the
 // reviewer's machine. Only data files are read; a code file is named once and ignored.
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, type Stats, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { createDefu } from "defu";
@@ -69,7 +69,7 @@ function listing(dir: string): string[] {
 
 /** A config path that is there must be a regular file: a directory or a FIFO is a mistake (a FIFO would hang c12). */
 function checkRegularFile(path: string): boolean {
-  let stat;
+  let stat: Stats;
   try {
     stat = statSync(path);
   } catch {
@@ -110,8 +110,11 @@ function projectFiles(dir: string): ProjectFiles {
     ...top.filter((n) => CODE_FILE.test(n) && n.startsWith("shards.config.")).map((n) => join(dir, n)),
     ...dotConfig.filter((n) => CODE_FILE.test(n)).map((n) => join(dir, ".config", n)),
   ];
-  const files = [top.includes(DATA_FILE) && join(dir, DATA_FILE), top.includes(".shardsrc") && join(dir, ".shardsrc"),
-    dotConfig.includes(DATA_FILE) && join(dir, ".config", DATA_FILE)].filter((f): f is string => !!f);
+  const files = [
+    top.includes(DATA_FILE) && join(dir, DATA_FILE),
+    top.includes(".shardsrc") && join(dir, ".shardsrc"),
+    dotConfig.includes(DATA_FILE) && join(dir, ".config", DATA_FILE),
+  ].filter((f): f is string => !!f);
   const data = files.map(checkRegularFile).some(Boolean) || packageJsonHasKey(dir);
   return { data, code };
 }
@@ -147,7 +150,7 @@ export function ignoredConfigFiles(wt: { root: string; repo: string }): string[]
 /** The layers c12 finds, highest precedence first, each named by where it came from. */
 async function fileLayers(cwd: string, env: NodeJS.ProcessEnv): Promise<Layer[]> {
   const { loadConfig } = await import("c12");
-  let loaded;
+  let loaded: Awaited<ReturnType<typeof loadConfig<Record<string, unknown>>>>;
   try {
     loaded = await loadConfig<Record<string, unknown>>({
       name: "shards",
@@ -217,21 +220,37 @@ function validate(config: Config, sources: Record<Key, string>): void {
   const firstEnd = config.basePort + config.portCount - 1;
   if (firstEnd > 65535) {
     const key = src("basePort") === "defaults" ? "portCount" : "basePort";
-    throw new ConfigError(key, config[key], src(key), `the first block ${config.basePort}-${firstEnd} runs past port 65535`);
+    throw new ConfigError(
+      key,
+      config[key],
+      src(key),
+      `the first block ${config.basePort}-${firstEnd} runs past port 65535`,
+    );
   }
   // A maxPort the user did not set is not the culprit: the basePort or portCount they did set is.
   if (src("maxPort") === "defaults" && config.maxPort < firstEnd) {
     const key = src("basePort") === "defaults" ? "portCount" : "basePort";
-    throw new ConfigError(key, config[key], src(key), `the first block ${config.basePort}-${firstEnd} runs past maxPort ${config.maxPort}; set maxPort too (at most 65535)`);
+    throw new ConfigError(
+      key,
+      config[key],
+      src(key),
+      `the first block ${config.basePort}-${firstEnd} runs past maxPort ${config.maxPort}; set maxPort too (at most 65535)`,
+    );
   }
   checkRange("maxPort", config.maxPort, src("maxPort"), firstEnd, 65535);
   if (!Array.isArray(config.exclude) || !config.exclude.every((p) => isInt(p) && p >= 1 && p <= 65535))
     throw new ConfigError("exclude", config.exclude, src("exclude"), "must be a list of ports from 1 to 65535");
   const names = config.names as unknown;
-  if (!Array.isArray(names)) throw new ConfigError("names", names, src("names"), 'must be a list such as ["web","api"]');
+  if (!Array.isArray(names))
+    throw new ConfigError("names", names, src("names"), 'must be a list such as ["web","api"]');
   for (const name of names)
     if (typeof name !== "string" || !/^[a-z][a-z0-9_]*$/.test(name) || RESERVED_NAMES.includes(name))
-      throw new ConfigError("names", name, src("names"), `each name must match [a-z][a-z0-9_]* and not be ${RESERVED_NAMES.join(", ")}`);
+      throw new ConfigError(
+        "names",
+        name,
+        src("names"),
+        `each name must match [a-z][a-z0-9_]* and not be ${RESERVED_NAMES.join(", ")}`,
+      );
   if (new Set(names).size !== names.length) throw new ConfigError("names", names, src("names"), "names must be unique");
   if (names.length > config.portCount)
     throw new ConfigError("names", names, src("names"), `at most portCount (${config.portCount}) names`);
@@ -243,7 +262,10 @@ function validate(config: Config, sources: Record<Key, string>): void {
 }
 
 /** A worktree's config (`root` and `repo` as in Worktree; both the directory outside one). */
-export async function loadConfig(wt: { root: string; repo: string }, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+export async function loadConfig(
+  wt: { root: string; repo: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Config> {
   const config = { ...DEFAULTS } as Record<Key, unknown>;
   const sources = Object.fromEntries(KEYS.map((k) => [k, "defaults"])) as Record<Key, string>;
   // c12 (~80 ms to import) only when a file it would read exists.
@@ -255,7 +277,8 @@ export async function loadConfig(wt: { root: string; repo: string }, env: NodeJS
   for (const { source, values } of [...layers].reverse()) {
     for (const [key, value] of Object.entries(values)) {
       if (key.startsWith("$")) continue;
-      if (!KEYS.includes(key as Key)) throw new ConfigError(key, value, source, `unknown key; known keys: ${KEYS.join(", ")}`);
+      if (!KEYS.includes(key as Key))
+        throw new ConfigError(key, value, source, `unknown key; known keys: ${KEYS.join(", ")}`);
       config[key as Key] = value;
       sources[key as Key] = source;
     }

@@ -4,7 +4,7 @@
 // pure, in core/env.ts; here is where the files are and how they are written.
 import { appendFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { type ShardEnv, parseEnvFile, renderEnvBlock, renderEnvFile, withEnvBlock } from "../core/env.ts";
+import { parseEnvFile, renderEnvBlock, renderEnvFile, type ShardEnv, withEnvBlock } from "../core/env.ts";
 import { logger } from "../output.ts";
 import { makeDirectory, readText, writeFileAtomic } from "./files.ts";
 import type { Worktree } from "./worktree.ts";

@@ -44,7 +44,8 @@ export function listWorktrees(cwd: string): ListedWorktree[] {
     if (field.startsWith("worktree ")) {
       current = { path: field.slice("worktree ".length), branch: null, bare: false };
       list.push(current);
-    } else if (current && field.startsWith("branch refs/heads/")) current.branch = field.slice("branch refs/heads/".length);
+    } else if (current && field.startsWith("branch refs/heads/"))
+      current.branch = field.slice("branch refs/heads/".length);
     else if (current && field === "bare") current.bare = true;
   }
   return list;

@@ -13,20 +13,20 @@ import { readText } from "./files.ts";
 import { git, listWorktrees } from "./git.ts";
 import { findBlock, installHusky, renderHuskyBlock, uninstallHusky } from "./hook/husky.ts";
 import {
-  type LefthookTarget,
-  MACHINE_HOOK,
   hasEntry,
   hasPostCheckout,
   installLefthook,
+  type LefthookTarget,
   lefthookConfigs,
+  MACHINE_HOOK,
   uninstallLefthook,
 } from "./hook/lefthook.ts";
-import { type InstallOutcome, type UninstallOutcome, installPlain, present, uninstallPlain } from "./hook/plain.ts";
-import { HOOK, PREVIOUS_SUFFIX, type Runtime, isOurs, recordedRuntime, renderHook } from "./hook/render.ts";
-import { type Worktree, findWorktree } from "./worktree.ts";
+import { type InstallOutcome, installPlain, present, type UninstallOutcome, uninstallPlain } from "./hook/plain.ts";
+import { HOOK, isOurs, PREVIOUS_SUFFIX, type Runtime, recordedRuntime, renderHook } from "./hook/render.ts";
+import { findWorktree, type Worktree } from "./worktree.ts";
 
 export { lefthookEntryCommitted, lefthookInstalled } from "./hook/lefthook.ts";
-export { PREVIOUS_SUFFIX, type Runtime, currentRuntime } from "./hook/render.ts";
+export { currentRuntime, PREVIOUS_SUFFIX, type Runtime } from "./hook/render.ts";
 export type { InstallOutcome, UninstallOutcome };
 
 export type HookTarget =

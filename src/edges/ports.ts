@@ -1,9 +1,10 @@
 // What listens on TCP right now: the one way shards asks the system (for `list`, `which`,
 // the prune/destroy warnings and rule 7 `probe`). On Linux it reads /proc and starts no
 // process, since `list` must stay fast; elsewhere it asks `lsof`.
-import { createRequire } from "node:module";
+
 import { readdirSync, readlinkSync } from "node:fs";
-import { type Allocation, type Range, formatRange } from "../core/records.ts";
+import { createRequire } from "node:module";
+import { type Allocation, formatRange, type Range } from "../core/records.ts";
 import { readText } from "./files.ts";
 import { findWorktree, present } from "./worktree.ts";
 
@@ -90,7 +91,9 @@ function socketOwners(inodes: Set<number>): Map<number, Owner> {
   if (inodes.size === 0) return owners;
   let pids: number[];
   try {
-    pids = readdirSync("/proc").filter((n) => /^\d+$/.test(n)).map(Number);
+    pids = readdirSync("/proc")
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number);
   } catch {
     return owners;
   }
@@ -377,11 +380,7 @@ const STOP_GRACE_MS = 5000;
  * cwd is inside that worktree gets SIGTERM, then SIGKILL if it is alive after 5 s. Any
  * other listener (another worktree's, no worktree's, another user's) is only named.
  */
-export async function stopServers(
-  root: string,
-  range: Range,
-  { dryRun }: { dryRun: boolean },
-): Promise<StopResult[]> {
+export async function stopServers(root: string, range: Range, { dryRun }: { dryRun: boolean }): Promise<StopResult[]> {
   const inRange = (port: number) => port >= range.start && port <= range.end;
   const results: StopResult[] = [];
   for (const l of listeners({ owners: inRange })) {

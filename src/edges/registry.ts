@@ -4,21 +4,21 @@
 // after checking that the lock is still ours and keeping the previous file as
 // registry.json.bak. A damaged file is kept aside, never deleted, and the tool goes on with
 // what it recovered: the damaged file's whole lines, then the .bak.
-import { linkSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { linkSync, readdirSync, renameSync, rmSync, type Stats, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import {
   type Allocation,
-  UnsupportedRegistryVersion,
   overlaps,
   salvageRegistry,
   sanitizeRegistry,
   serializeRegistry,
+  UnsupportedRegistryVersion,
 } from "../core/records.ts";
 import { ConfigError, RegistryError } from "../errors.ts";
-import { makeDirectory, readText, writeFileAtomic } from "./files.ts";
-import { type Lock, LockLost, LockTimeout, WAIT_MS, acquireLock, isAlive } from "./lock.ts";
 import { logger } from "../output.ts";
+import { makeDirectory, readText, writeFileAtomic } from "./files.ts";
+import { acquireLock, isAlive, type Lock, LockLost, LockTimeout, WAIT_MS } from "./lock.ts";
 
 /** A relative SHARDS_HOME would make one registry per directory (and ranges given twice). */
 function stateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -48,7 +48,7 @@ export interface RegistryState {
 
 /** The file's text, null when there is none. Anything but a regular file is an error (a FIFO would hang the read). */
 function readRegistryText(path: string): string | null {
-  let stat;
+  let stat: Stats;
   try {
     stat = statSync(path);
   } catch (error) {

@@ -1,7 +1,7 @@
 // Where a worktree's git dir, top level and branch are. Read from `.git` files directly:
 // this runs in the hook on every new worktree, and a file read is cheaper than `git`
 // (running git lives in git.ts, which the hook's path does not load).
-import { closeSync, existsSync, openSync, readSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { Liveness } from "../core/allocate.ts";
 import type { Allocation } from "../core/records.ts";
@@ -45,10 +45,13 @@ function gitDirAt(dir: string): string | null {
   if (kind) return dotGit;
   // The path may hold any character but NUL, newlines included: take everything after the tag.
   const text = readValue(dotGit) ?? "";
-  if (!text.startsWith("gitdir: ") || text.length === 8) throw new ShardsError(`${dotGit} is not a git file (expected "gitdir: <path>")`);
+  if (!text.startsWith("gitdir: ") || text.length === 8)
+    throw new ShardsError(`${dotGit} is not a git file (expected "gitdir: <path>")`);
   const target = resolve(dir, text.slice("gitdir: ".length));
   if (!isDirectory(target))
-    throw new ShardsError(`${dotGit} points to ${target}, which does not exist; run \`git worktree repair\` or remove the file`);
+    throw new ShardsError(
+      `${dotGit} points to ${target}, which does not exist; run \`git worktree repair\` or remove the file`,
+    );
   return target;
 }
 
@@ -70,7 +73,8 @@ export function findWorktree(from: string): Worktree {
     // The `.bare` layout's `proj/.git` leads to a bare repository: `proj/` is no worktree.
     if (found && isBareGitDir(found)) throw new BareRepositoryError(dir, realpathSync.native(found));
     if (found) return describe(realpathSync.native(dir), realpathSync.native(found));
-    if (existsSync(join(dir, "HEAD")) && isBareGitDir(dir)) throw new BareRepositoryError(dir, realpathSync.native(dir));
+    if (existsSync(join(dir, "HEAD")) && isBareGitDir(dir))
+      throw new BareRepositoryError(dir, realpathSync.native(dir));
     if (dirname(dir) === dir) throw new NotAWorktreeError(start);
   }
 }

@@ -4,7 +4,7 @@ import { rmSync } from "node:fs";
 import { readText } from "../files.ts";
 import { NULL_IDS } from "../worktree.ts";
 import { type InstallOutcome, type UninstallOutcome, writeHook } from "./plain.ts";
-import { type Runtime, hookRegion } from "./render.ts";
+import { hookRegion, type Runtime } from "./render.ts";
 
 const BLOCK_BEGIN = "# >>> shards >>>";
 const BLOCK_END = "# <<< shards <<<";

@@ -12,8 +12,8 @@ import { ShardsError } from "../../errors.ts";
 import { readText, writeFileAtomic } from "../files.ts";
 import { git } from "../git.ts";
 import { NULL_IDS, type Worktree } from "../worktree.ts";
-import { type InstallOutcome, type UninstallOutcome, installPlain, uninstallPlain } from "./plain.ts";
-import { HOOK, type Runtime, isOurs, renderHook } from "./render.ts";
+import { type InstallOutcome, installPlain, type UninstallOutcome, uninstallPlain } from "./plain.ts";
+import { HOOK, isOurs, type Runtime, renderHook } from "./render.ts";
 
 const NAMES = ["lefthook", ".lefthook", ".config/lefthook"];
 const LOCAL_NAMES = NAMES.map((n) => `${n}-local`);

@@ -5,7 +5,7 @@ import { lstatSync, renameSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { ShardsError } from "../../errors.ts";
 import { makeDirectory, readText, writeFileAtomic } from "../files.ts";
-import { PREVIOUS_SUFFIX, isOurs } from "./render.ts";
+import { isOurs, PREVIOUS_SUFFIX } from "./render.ts";
 
 export type InstallOutcome = "installed" | "chained" | "updated" | "unchanged";
 export type UninstallOutcome = "removed" | "restored" | "nothing" | "foreign";
@@ -27,7 +27,8 @@ export function writeHook(file: string, content: string, mode?: number): void {
 }
 
 export function installPlain(file: string, content: string): InstallOutcome {
-  if (present(file) && lstatSync(file).isDirectory()) throw new ShardsError(`${file} is a directory; git runs a file there`);
+  if (present(file) && lstatSync(file).isDirectory())
+    throw new ShardsError(`${file} is a directory; git runs a file there`);
   if (isOurs(readText(file))) {
     if (readText(file) === content) return "unchanged";
     writeHook(file, content, 0o755);

@@ -66,4 +66,3 @@ export function recordedRuntime(text: string): Runtime | null {
 export function isOurs(text: string | null): boolean {
   return text?.includes(MARK) ?? false;
 }
-
