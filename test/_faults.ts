@@ -6,6 +6,24 @@ import { join } from "node:path";
 import * as assert from "uvu/assert";
 import { CLI, type RunResult, type Sandbox } from "./_helpers.ts";
 
+/** Every strace and tracee started and not yet ended: see `killLeftovers`. */
+const leftovers = new Set<number>();
+
+/**
+ * A test that fails half-way leaves its tracee stopped (SIGSTOP at a syscall), and the run
+ * would wait for it forever: files that use `straced` kill what is left after each test.
+ */
+export function killLeftovers(): void {
+  for (const pid of leftovers) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  leftovers.clear();
+}
+
 export interface Traced {
   /** The strace process; the shards process is its child. */
   strace: ChildProcess;
@@ -22,12 +40,16 @@ export function straced(sb: Sandbox, cwd: string, args: string[], inject: string
   const options = ["-f", "-qq", ...extra, "-e", `trace=${syscalls}`, ...injections];
   if (!extra.includes("-o")) options.unshift("-o", "/dev/null");
   const strace = spawn("strace", [...options, process.execPath, CLI, ...args], { cwd, env: sb.env });
+  leftovers.add(strace.pid!);
   let stdout = "";
   let stderr = "";
   strace.stdout!.on("data", (d) => (stdout += d));
   strace.stderr!.on("data", (d) => (stderr += d));
   const done = new Promise<RunResult>((resolve) =>
-    strace.on("close", (status, signal) => resolve({ status, signal, stdout, stderr })),
+    strace.on("close", (status, signal) => {
+      leftovers.delete(strace.pid!);
+      resolve({ status, signal, stdout, stderr });
+    }),
   );
   return { strace, done };
 }
@@ -40,7 +62,9 @@ export async function tracee(traced: Traced): Promise<number> {
     child = existsSync(`/proc/${pid}`) ? readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim() : "";
     return child !== "";
   }, "strace to start shards");
-  return Number(child.split(" ")[0]);
+  const shardsPid = Number(child.split(" ")[0]);
+  leftovers.add(shardsPid);
+  return shardsPid;
 }
 
 /** Polls `condition` until it holds; fails after `ms` (generous: the machine is shared). */

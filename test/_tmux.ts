@@ -5,9 +5,22 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Sandbox } from "./_helpers.ts";
-import { ROOT } from "./_helpers.ts";
+import { git, ROOT } from "./_helpers.ts";
 
 export type ShellName = "bash" | "zsh" | "fish";
+export const SHELLS: ShellName[] = ["bash", "zsh", "fish"];
+export type Vars = Record<string, string>;
+
+/** The variables shards manages, out of a whole environment. */
+export function shardVars(env: Vars): Vars {
+  const out: Vars = {};
+  for (const [k, v] of Object.entries(env)) if (/^(SHARD_.*|PORT)$/.test(k)) out[k] = v;
+  return out;
+}
+
+export function gitDir(sb: Sandbox, dir: string): string {
+  return git(sb, dir, "rev-parse", "--absolute-git-dir").replace(/\n$/, "");
+}
 
 const CI = !!process.env.CI && process.env.CI !== "false" && process.env.CI !== "0";
 

@@ -9,7 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseEnvFile, rangeFromEnv } from "../src/core/env.ts";
 import { overlaps, sanitizeRegistry } from "../src/core/records.ts";
-import { killedInsideLock } from "./_faults.ts";
+import { killedInsideLock, killLeftovers } from "./_faults.ts";
 import { CLI, repo, sandbox, shards } from "./_helpers.ts";
 
 /** Starts `shards <args>` and kills it with SIGKILL after `ms` (or lets it finish first). */
@@ -23,6 +23,8 @@ function killedAfter(env: NodeJS.ProcessEnv, cwd: string, args: string[], ms: nu
     });
   });
 }
+
+test.after.each(killLeftovers);
 
 test("40+ allocate/release runs killed at random moments over a dozen repositories", async () => {
   const sb = sandbox();

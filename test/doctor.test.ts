@@ -145,7 +145,7 @@ test("a registry that does not parse, and one with overlapping records; doctor c
     count: 10,
   });
   repo(sb, `${basename(r)}-other`);
-  const overlapping = JSON.stringify({ version: 1, allocations: [rec(3000, r), rec(3005, r + "-other")] });
+  const overlapping = JSON.stringify({ version: 1, allocations: [rec(3000, r), rec(3005, `${r}-other`)] });
   writeFileSync(sb.registry, overlapping);
   c = onlyProblem(sb, r, "registry");
   assert.match(c.message, "overlaps 3000-3009");

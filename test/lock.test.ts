@@ -9,6 +9,7 @@ import * as assert from "uvu/assert";
 import {
   assertCoherent,
   killedInsideLock,
+  killLeftovers,
   sleep,
   stopped,
   straced,
@@ -19,6 +20,8 @@ import {
 import { git, repo, sandbox, shards, shardsAsync } from "./_helpers.ts";
 
 const gitDirs = (...dirs: string[]) => dirs.map((d) => join(d, ".git"));
+
+test.after.each(killLeftovers);
 
 test("a holder stopped inside the lock for 6 s keeps it; the waiter waits and gets a range of its own", async () => {
   const sb = sandbox();

@@ -7,15 +7,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { CLI, ROOT, repo, type Sandbox, sandbox } from "./_helpers.ts";
-import { need, Shell } from "./_tmux.ts";
-
-type Vars = Record<string, string>;
-
-function shardVars(env: Vars): Vars {
-  const out: Vars = {};
-  for (const [k, v] of Object.entries(env)) if (/^(SHARD_.*|PORT)$/.test(k)) out[k] = v;
-  return out;
-}
+import { need, Shell, shardVars, type Vars } from "./_tmux.ts";
 
 const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 

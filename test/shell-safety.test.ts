@@ -7,20 +7,17 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { CLI, git, repo, type Sandbox, sandbox } from "./_helpers.ts";
-import { need, quote, Shell, type ShellName, type ShellOptions } from "./_tmux.ts";
-
-const SHELLS: ShellName[] = ["bash", "zsh", "fish"];
-type Vars = Record<string, string>;
-
-function shardVars(env: Vars): Vars {
-  const out: Vars = {};
-  for (const [k, v] of Object.entries(env)) if (/^(SHARD_.*|PORT)$/.test(k)) out[k] = v;
-  return out;
-}
-
-function gitDir(sb: Sandbox, dir: string): string {
-  return git(sb, dir, "rev-parse", "--absolute-git-dir").replace(/\n$/, "");
-}
+import {
+  gitDir,
+  need,
+  quote,
+  SHELLS,
+  Shell,
+  type ShellName,
+  type ShellOptions,
+  shardVars,
+  type Vars,
+} from "./_tmux.ts";
 
 function writeEnv(gitdir: string, vars: Vars, extra = ""): void {
   writeFileSync(

@@ -15,22 +15,18 @@ import { basename, join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { CLI, git, ROOT, repo, type Sandbox, sandbox, shards } from "./_helpers.ts";
-import { need, processesBetween, quote, Shell, type ShellName, SNIPPET } from "./_tmux.ts";
-
-const SHELLS: ShellName[] = ["bash", "zsh", "fish"];
-
-type Vars = Record<string, string>;
-
-/** The variables shards manages, out of a whole environment. */
-function shardVars(env: Vars): Vars {
-  const out: Vars = {};
-  for (const [k, v] of Object.entries(env)) if (/^(SHARD_.*|PORT)$/.test(k)) out[k] = v;
-  return out;
-}
-
-function gitDir(sb: Sandbox, dir: string): string {
-  return git(sb, dir, "rev-parse", "--absolute-git-dir").replace(/\n$/, "");
-}
+import {
+  gitDir,
+  need,
+  processesBetween,
+  quote,
+  SHELLS,
+  Shell,
+  type ShellName,
+  SNIPPET,
+  shardVars,
+  type Vars,
+} from "./_tmux.ts";
 
 function writeEnv(gitdir: string, vars: Vars): void {
   writeFileSync(

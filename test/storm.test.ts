@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { assertCoherent, sleep, stopped, straced, tracee, waitFor, writingRegistry } from "./_faults.ts";
+import { assertCoherent, killLeftovers, sleep, stopped, straced, tracee, waitFor, writingRegistry } from "./_faults.ts";
 import { CLI, git, repo, type Sandbox, sandbox, shardsAsync } from "./_helpers.ts";
 
 interface Outcome {
@@ -34,6 +34,8 @@ function assertEndedWell(outcomes: Outcome[]): void {
     assert.match(o.stderr, /is locked by pid \d+ \(lock /);
   }
 }
+
+test.after.each(killLeftovers);
 
 test("30 parallel allocations over three repos, under a SIGSTOP storm and then a kill -9 storm", async () => {
   const sb = sandbox();

@@ -18,7 +18,7 @@ import {
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { killedInsideLock } from "./_faults.ts";
+import { killedInsideLock, killLeftovers } from "./_faults.ts";
 import { json, repo, sandbox, shards } from "./_helpers.ts";
 
 function mountTmpfs(dir: string, size: string): () => void {
@@ -60,6 +60,8 @@ function liveRegistry(dir: string, count: number): string {
   });
   return `{"version":1,"allocations":[\n${lines.join(",\n")}\n]}\n`;
 }
+
+test.after.each(killLeftovers);
 
 test("a disk that fills up mid-write: one line, exit 1, and the registry stays as it was", () => {
   const sb = sandbox();

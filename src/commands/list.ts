@@ -120,16 +120,14 @@ function table(rows: Row[], withRepo: boolean): string {
   ]);
   const head = [...(withRepo ? ["REPO"] : []), "BRANCH", "PORTS", "PATH", "STATE", "LISTENING"];
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  return (
-    [head, ...cells]
-      .map((c) =>
-        c
-          .map((v, i) => v.padEnd(widths[i]))
-          .join("  ")
-          .trimEnd(),
-      )
-      .join("\n") + "\n"
-  );
+  return `${[head, ...cells]
+    .map((c) =>
+      c
+        .map((v, i) => v.padEnd(widths[i]))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n")}\n`;
 }
 
 export default defineCommand({
