@@ -56,6 +56,16 @@ function systemMessage(error: NodeJS.ErrnoException): string {
   return `cannot ${error.syscall ?? "do that"}${error.path ? ` ${error.path}` : ""}: ${what} (${error.code})`;
 }
 
+/** The first line of a message (git's stderr, an error's text): messages are one line. */
+export function firstLine(text: string): string {
+  return text.split("\n")[0]!;
+}
+
+/** The first line of any thrown value's message. */
+export function errorLine(error: unknown): string {
+  return firstLine(error instanceof Error ? error.message : String(error));
+}
+
 /** The one line to show for an error that the user or the system caused; null for a bug. */
 export function userMessage(error: unknown): string | null {
   if (error instanceof ShardsError) return error.message;

@@ -1,11 +1,11 @@
 import { existsSync, realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
-import { formatRange } from "../core/records.ts";
+import { formatRange, recordOf } from "../core/records.ts";
 import { git, listWorktrees } from "../edges/git.ts";
 import { stopLine, stopServers } from "../edges/ports.ts";
 import { findWorktree } from "../edges/worktree.ts";
-import { ShardsError } from "../errors.ts";
+import { firstLine, ShardsError } from "../errors.ts";
 import { findAllocation, releaseAllocation } from "../flows.ts";
 import { print } from "../output.ts";
 import { warnListeners } from "./_shared.ts";
@@ -32,12 +32,12 @@ export default defineCommand({
 
     const removed = git(["worktree", "remove", ...(args.force ? ["--force"] : []), target.path], here.repo);
     if (removed.status !== 0) {
-      const reason = removed.stderr.trim().split("\n")[0];
+      const reason = firstLine(removed.stderr.trim());
       const hint = args.force || reason.includes("--force") ? "" : " (use --force)";
       throw new ShardsError(`git worktree remove failed: ${reason}${hint}`);
     }
     // git removed the directory, and any envFile with it.
-    const freed = releaseAllocation((r) => (gitDir ? r.gitDir === gitDir : r.path === target.path), null);
+    const freed = releaseAllocation(recordOf(gitDir, target.path), null);
     if (!freed) return void print(`removed ${target.path} (it had no ports)\n`);
     print(`removed ${target.path}; freed ports ${formatRange(freed)}\n`);
     await warnListeners(freed);

@@ -21,7 +21,7 @@ import {
 import { portProblems } from "../edges/ports.ts";
 import { inspectRegistry, type RegistryState } from "../edges/registry.ts";
 import { findWorktree, staleTest, type Worktree } from "../edges/worktree.ts";
-import { BareRepositoryError, NotAWorktreeError } from "../errors.ts";
+import { BareRepositoryError, errorLine, NotAWorktreeError } from "../errors.ts";
 import { logger, print, printJson } from "../output.ts";
 import { jsonArg } from "./_shared.ts";
 
@@ -36,7 +36,6 @@ interface Check {
 
 const pass = (name: string, message: string): Check => ({ name, ok: true, message, fix: null });
 const fail = (name: string, message: string, fix: string): Check => ({ name, ok: false, message, fix });
-const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n")[0];
 
 function checkGit(cwd: string): { check: Check; wt: Worktree | null } {
   try {
@@ -46,7 +45,7 @@ function checkGit(cwd: string): { check: Check; wt: Worktree | null } {
     // A bare repository has no worktree, but its hook is still the one its worktrees run.
     if (error instanceof BareRepositoryError)
       return { check: pass("git", `bare repository ${error.gitDir}`), wt: bareTarget(error.gitDir) };
-    const message = error instanceof NotAWorktreeError ? `${cwd} is not inside a git worktree` : firstLine(error);
+    const message = error instanceof NotAWorktreeError ? `${cwd} is not inside a git worktree` : errorLine(error);
     return { check: fail("git", message, "run shards doctor inside a git repository"), wt: null };
   }
 }
@@ -56,7 +55,7 @@ function checkHook(wt: Worktree): Check {
   try {
     target = hookTarget(wt);
   } catch (error) {
-    return fail("hook", firstLine(error), "check that git works in this repository");
+    return fail("hook", errorLine(error), "check that git works in this repository");
   }
   const rt = currentRuntime();
   const state = hookState(target, rt);
@@ -120,7 +119,7 @@ async function checkConfig(where: { root: string; repo: string }): Promise<Check
     await loadConfig(where);
     return pass("config", "config valid");
   } catch (error) {
-    return fail("config", firstLine(error), "change or remove that value where it is set");
+    return fail("config", errorLine(error), "change or remove that value where it is set");
   }
 }
 
@@ -129,7 +128,7 @@ function checkRegistry(): Check[] {
   try {
     state = inspectRegistry();
   } catch (error) {
-    return [fail("registry", firstLine(error), "see the message; or set SHARDS_HOME to another directory")];
+    return [fail("registry", errorLine(error), "see the message; or set SHARDS_HOME to another directory")];
   }
   const checks: Check[] = [];
   if (state.problems.length > 0)

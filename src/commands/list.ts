@@ -1,6 +1,6 @@
 import { basename, dirname } from "node:path";
 import { defineCommand } from "citty";
-import { type Allocation, namedPorts } from "../core/records.ts";
+import { type Allocation, namedPorts, recordOf } from "../core/records.ts";
 import { loadConfig } from "../edges/config.ts";
 import { listWorktrees } from "../edges/git.ts";
 import { type Intruder, intruders, type Listener, listeners, splitPorts } from "../edges/ports.ts";
@@ -74,7 +74,7 @@ function repoRows(here: Worktree, records: Allocation[], now: Now): Row[] {
       // A worktree git still lists but whose directory is gone (`git worktree prune` drops
       // it): shown only when a record names it, as stale.
     }
-    const record = records.find((r) => (gitDir ? r.gitDir === gitDir : r.path === w.path));
+    const record = records.find(recordOf(gitDir, w.path));
     if (record) {
       shown.add(record);
       rows.push(rowOf(record, now));

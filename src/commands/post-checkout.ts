@@ -6,17 +6,14 @@
 
 import { parseCount } from "../edges/config.ts";
 import { NULL_IDS } from "../edges/worktree.ts";
-import { userMessage } from "../errors.ts";
+import { errorLine, firstLine, userMessage } from "../errors.ts";
 import { ensureAllocation } from "../flows.ts";
 import { announce, logger } from "../output.ts";
 import { CREATE_COUNT_VAR, rangeLine, worktreeAndConfig } from "./_shared.ts";
 
 /** One line, inside git's output, whatever failed. */
 function reason(error: unknown): string {
-  const message =
-    userMessage(error) ??
-    `${error instanceof Error ? error.message : String(error)} (a bug in shards; please report it)`;
-  return message.split("\n")[0]!;
+  return firstLine(userMessage(error) ?? `${errorLine(error)} (a bug in shards; please report it)`);
 }
 
 async function postCheckout([previous]: string[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
-import { formatRange } from "../core/records.ts";
+import { formatRange, recordOf } from "../core/records.ts";
 import { loadConfig } from "../edges/config.ts";
 import { findWorktree } from "../edges/worktree.ts";
 import { releaseAllocation } from "../flows.ts";
@@ -18,7 +18,7 @@ export default defineCommand({
     // A bad config stops every command in that worktree, before anything is written.
     const config = wt ? await loadConfig(wt) : null;
     const gitDir = wt?.gitDir ?? null;
-    const freed = releaseAllocation((r) => (gitDir ? r.gitDir === gitDir : r.path === target), config?.envFile ?? null);
+    const freed = releaseAllocation(recordOf(gitDir, target), config?.envFile ?? null);
     if (freed) print(`released ports ${formatRange(freed)} (${label(freed)})\n`);
     else print(`no ports to release for ${target}\n`);
   },

@@ -41,6 +41,11 @@ export function overlaps(a: Range, b: Range): boolean {
   return a.start <= b.end && b.start <= a.end;
 }
 
+/** The record of one worktree: by its git dir when known, else by its path. */
+export function recordOf(gitDir: string | null, path: string): (r: Allocation) => boolean {
+  return (r) => (gitDir ? r.gitDir === gitDir : r.path === path);
+}
+
 export function formatRange(r: Range): string {
   return `${r.start}-${r.end}`;
 }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { createDefu } from "defu";
 import type { Pool } from "../core/allocate.ts";
 import { RESERVED_NAMES } from "../core/env.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorLine } from "../errors.ts";
 import { logger } from "../output.ts";
 
 export interface Config extends Pool {
@@ -170,7 +170,7 @@ async function fileLayers(cwd: string, env: NodeJS.ProcessEnv): Promise<Layer[]>
       >["jiti"],
     });
   } catch (error) {
-    throw new ConfigError("config", "(unreadable)", cwd, (error as Error).message.split("\n")[0]);
+    throw new ConfigError("config", "(unreadable)", cwd, errorLine(error));
   }
   const layers: Layer[] = [];
   for (const layer of loaded.layers ?? []) {

@@ -8,7 +8,7 @@
 // The text all three install comes from the package's template (render.ts).
 import { existsSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
-import { ShardsError } from "../errors.ts";
+import { firstLine, ShardsError } from "../errors.ts";
 import { readText } from "./files.ts";
 import { git, listWorktrees } from "./git.ts";
 import { findBlock, installHusky, renderHuskyBlock, uninstallHusky } from "./hook/husky.ts";
@@ -40,7 +40,7 @@ export type HookTarget =
 /** `git rev-parse --git-path hooks`: honours core.hooksPath and, from a linked worktree, names the shared directory. */
 export function hooksDir(wt: Worktree): string {
   const out = git(["rev-parse", "--git-path", "hooks"], wt.root);
-  if (out.status !== 0) throw new ShardsError(`cannot find the hooks directory: ${out.stderr.trim().split("\n")[0]}`);
+  if (out.status !== 0) throw new ShardsError(`cannot find the hooks directory: ${firstLine(out.stderr.trim())}`);
   // A relative answer is relative to where git ran: the worktree root.
   return resolve(wt.root, out.stdout.replace(/\n$/, ""));
 }
