@@ -54,15 +54,26 @@ export function straced(sb: Sandbox, cwd: string, args: string[], inject: string
   return { strace, done };
 }
 
-/** The pid of the shards process that strace runs. */
+/**
+ * The pid of the shards process that strace runs: its child whose command line is ours (strace
+ * first forks short-lived children of its own to test ptrace, so the first child may not be it).
+ */
 export async function tracee(traced: Traced): Promise<number> {
   const pid = traced.strace.pid!;
+  const isShards = (child: string) => {
+    try {
+      return readFileSync(`/proc/${child}/cmdline`, "utf8").split("\0").includes(CLI);
+    } catch {
+      return false;
+    }
+  };
   let child = "";
   await waitFor(() => {
-    child = existsSync(`/proc/${pid}`) ? readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim() : "";
+    const children = existsSync(`/proc/${pid}`) ? readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8") : "";
+    child = children.trim().split(" ").find(isShards) ?? "";
     return child !== "";
   }, "strace to start shards");
-  const shardsPid = Number(child.split(" ")[0]);
+  const shardsPid = Number(child);
   leftovers.add(shardsPid);
   return shardsPid;
 }
