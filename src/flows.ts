@@ -66,8 +66,7 @@ export async function ensureAllocation(wt: Worktree, config: Config, count?: num
       const shard = { record: result.record, env: envOf(result.record, config, wt.root) };
       return { records: unchanged ? null : result.records, result: shard };
     },
-    undefined,
-    (shard) => writeShardsEnv(wt.gitDir, shard.env),
+    { afterWrite: (shard) => writeShardsEnv(wt.gitDir, shard.env) },
   );
   if (config.envFile) await writeEnvBlock(wt, config.envFile, shard.env);
   return shard;

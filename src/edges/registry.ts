@@ -204,7 +204,7 @@ function fromBackup(path: string, recovered: readonly Allocation[]): Allocation[
 export function readRecords(path = registryPath()): Allocation[] {
   const state = inspectRegistry(path);
   if (state.problems.length === 0) return state.records;
-  return updateRecords((records) => ({ records: null, result: records }), path);
+  return updateRecords((records) => ({ records: null, result: records }), { path });
 }
 
 export interface Update<T> {
@@ -225,8 +225,7 @@ const MAX_LOST = 3;
  */
 export function updateRecords<T>(
   fn: (records: Allocation[]) => Update<T>,
-  path = registryPath(),
-  afterWrite?: (result: T) => void,
+  { path = registryPath(), afterWrite }: { path?: string; afterWrite?: (result: T) => void } = {},
 ): T {
   for (let lost = 0; ; lost++) {
     try {
