@@ -6,7 +6,7 @@ import { listWorktrees } from "../edges/git.ts";
 import { type Intruder, intruders, type Listener, listeners, splitPorts } from "../edges/ports.ts";
 import { readRecords } from "../edges/registry.ts";
 import { findWorktree, recordsNow, type Worktree } from "../edges/worktree.ts";
-import { ShardsError } from "../errors.ts";
+import { NotAWorktreeError, ShardsError } from "../errors.ts";
 import { print, printJson } from "../output.ts";
 import { jsonArg } from "./_shared.ts";
 
@@ -143,7 +143,10 @@ export default defineCommand({
     try {
       here = findWorktree(process.cwd());
     } catch (error) {
-      if (!args.all) throw new ShardsError(`${(error as Error).message}; or use shards list --all`);
+      // --all needs no worktree. Outside one, it is the way out; a broken .git is its own line.
+      if (!args.all && error instanceof NotAWorktreeError)
+        throw new ShardsError(`${error.message}; or use shards list --all`);
+      if (!args.all) throw error;
     }
     // A bad config stops every command in that worktree.
     if (here) await loadConfig(here);
