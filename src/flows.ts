@@ -42,8 +42,11 @@ function siblingRecords(wt: Worktree): Allocation[] {
 export async function ensureAllocation(wt: Worktree, config: Config, count?: number): Promise<Shard> {
   const saved = readShardsEnv(wt.gitDir, wt.root);
   const previous = saved && rangeFromEnv(saved);
-  // Asked only with probe on, and loaded only then: the hook's path stays small.
-  const busy = config.probe ? (await import("./edges/ports.ts")).listeningPorts() : undefined;
+  // Loaded only with probe on: the hook's path stays small. The sockets are read before the
+  // lock when a new range is likely (no shards.env yet, as in the hook), else only if one is
+  // needed after all: asking again for a range (env, exec, first access) reads none.
+  const ports = config.probe ? await import("./edges/ports.ts") : null;
+  let busy = ports && !previous ? ports.listeningPorts() : undefined;
   const shard = updateRecords(
     (records) => {
       const result = allocate(records, config, {
@@ -56,7 +59,7 @@ export async function ensureAllocation(wt: Worktree, config: Config, count?: num
         previous,
         siblings: () => siblingRecords(wt),
         liveness: livenessTest(),
-        busy,
+        busy: ports ? () => (busy ??= ports.listeningPorts()) : undefined,
       });
       if ("exhausted" in result) throw new PoolExhaustedError(result.exhausted);
       for (const r of result.freed)

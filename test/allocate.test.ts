@@ -269,7 +269,7 @@ test("the shards.env range is adopted when the registry lost the record and it i
 });
 
 test("probe: blocks where something listens are skipped", () => {
-  assert.is(take([], "a", pool, { busy: new Set([3003, 3015]) }).record.start, 3020);
+  assert.is(take([], "a", pool, { busy: () => new Set([3003, 3015]) }).record.start, 3020);
 });
 
 test("SHARD_NAME: from the directory's name, unique among the records, kept when asked again", () => {

@@ -74,4 +74,21 @@ test("probe starts no process on Linux", () => {
   );
 });
 
+test("asking again for the range it has reads no sockets (env, exec and first access stay cheap)", () => {
+  const sb = sandbox({ SHARDS_PROBE: undefined, SHARDS_BASE_PORT: String(freeBase()) });
+  const r = repo(sb);
+  assert.is(shards(sb, r, ["allocate"]).status, 0);
+  const trace = join(sb.dir, "trace");
+  const run = spawnSync("strace", ["-f", "-e", "trace=openat", "-o", trace, process.execPath, CLI, "env"], {
+    cwd: r,
+    env: sb.env,
+    encoding: "utf8",
+  });
+  assert.is(run.status, 0, run.stderr);
+  const sockets = readFileSync(trace, "utf8")
+    .split("\n")
+    .filter((l) => l.includes("/proc/net/tcp"));
+  assert.equal(sockets, []);
+});
+
 test.run();

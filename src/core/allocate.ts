@@ -34,8 +34,8 @@ export interface AllocationRequest {
   siblings?: () => readonly Allocation[];
   /** Asked only when a new range is needed. */
   liveness: (record: Allocation) => Liveness;
-  /** Ports something listens on now (probe); blocks holding one are skipped. */
-  busy?: ReadonlySet<number>;
+  /** Ports something listens on now (probe); blocks holding one are skipped. Asked only when a new range is needed. */
+  busy?: () => ReadonlySet<number>;
 }
 
 export type AllocationResult =
@@ -155,13 +155,14 @@ export function allocate(records: readonly Allocation[], pool: Pool, req: Alloca
     return { record, records: [...kept, ...stale, record], freed: [] };
   }
   const count = req.count ?? pool.portCount;
-  const block = firstFit(taken, pool, count, req.busy);
+  const busy = req.busy?.();
+  const block = firstFit(taken, pool, count, busy);
   if (block) {
     const record = { ...fields, name, ...block };
     return { record, records: [...kept, ...stale, record], freed: [] };
   }
   // A full pool is the one case where a stale range goes to someone else (rule 5).
-  const reclaimed = firstFit(kept, pool, count, req.busy);
+  const reclaimed = firstFit(kept, pool, count, busy);
   if (reclaimed) {
     const freed = stale.filter((r) => overlaps(r, reclaimed));
     const record = { ...fields, name, ...reclaimed };
