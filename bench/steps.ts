@@ -12,6 +12,7 @@ import type { Allocation } from "../src/core/records.ts";
 import { loadConfig } from "../src/edges/config.ts";
 import { updateRecords } from "../src/edges/registry.ts";
 import { findWorktree, livenessTest } from "../src/edges/worktree.ts";
+import { requesterOf } from "../src/flows.ts";
 
 async function main(): Promise<void> {
   const wt = findWorktree(process.cwd());
@@ -23,11 +24,7 @@ async function main(): Promise<void> {
     const answers = new Map<Allocation, Liveness>(records.map((r) => [r, liveness(r)]));
     marks.push(performance.now());
     const result = allocate(records, config, {
-      gitDir: wt.gitDir,
-      path: wt.root,
-      branch: wt.branch,
-      repo: wt.repo,
-      names: config.names,
+      ...requesterOf(wt, config),
       liveness: (r) => answers.get(r) ?? "live",
     });
     marks.push(performance.now());

@@ -38,6 +38,11 @@ function siblingRecords(wt: Worktree): Allocation[] {
   return records;
 }
 
+/** Who asks for a range: the worktree and the names its config gives (the bench asks the same way). */
+export function requesterOf(wt: Worktree, config: Config) {
+  return { gitDir: wt.gitDir, path: wt.root, branch: wt.branch, repo: wt.repo, names: config.names };
+}
+
 /** The worktree's range: the one it has, the one its shards.env names if rule 10 allows, or a new one. */
 export async function ensureAllocation(wt: Worktree, config: Config, count?: number): Promise<Shard> {
   const saved = readShardsEnv(wt.gitDir, wt.root);
@@ -50,11 +55,7 @@ export async function ensureAllocation(wt: Worktree, config: Config, count?: num
   const shard = updateRecords(
     (records) => {
       const result = allocate(records, config, {
-        gitDir: wt.gitDir,
-        path: wt.root,
-        branch: wt.branch,
-        repo: wt.repo,
-        names: config.names,
+        ...requesterOf(wt, config),
         count,
         previous,
         siblings: () => siblingRecords(wt),
