@@ -59,7 +59,7 @@ test("a server started from another worktree is an intruder on the range it list
     const text = shards(sb, feature.path, ["which", String(feature.start + 1)]).stdout;
     assert.match(
       text,
-      `running in ${main}\nintruder: it runs from another worktree (${main}); stop it there and start it in ${feature.path}\n`,
+      `running in ${main}\nintruder: it runs from another worktree (${main}); stop it and start it again in ${main} on that worktree's own ports (\`shards exec\`)\n`,
     );
 
     const own = json(shards(sb, main, ["which", String(feature.start), "--json"]));

@@ -47,7 +47,9 @@ export default defineCommand({
         : `listening: pid ${result.pid} (${result.command ?? "unknown"})${from ? `, running in ${from}` : ""}`;
     const notes: string[] = [];
     if (here && from && from !== here.path)
-      notes.push(`intruder: it runs from another worktree (${from}); stop it there and start it in ${here.path}`);
+      notes.push(
+        `intruder: it runs from another worktree (${from}); stop it and start it again in ${from} on that worktree's own ports (\`shards exec\`)`,
+      );
     if (split) notes.push(`split: ${await holders(found)}; localhost reaches one or the other`);
     print([owner, listening, ...notes].map((line) => `${line}\n`).join(""));
   },
