@@ -45,10 +45,7 @@ test("list --json shows exactly the ports that listen, per worktree; which names
       ],
     );
     // This test's own process may run inside a worktree (a checkout of shards): then it is an intruder too.
-    assert.match(
-      shards(sb, main, ["list"]).stdout,
-      new RegExp(`${feature.start}( \\(.*?\\))?, ${feature.start + 2}`),
-    );
+    assert.match(shards(sb, main, ["list"]).stdout, new RegExp(`${feature.start}( \\(.*?\\))?, ${feature.start + 2}`));
 
     const held = json(shards(sb, main, ["which", String(feature.start + 2), "--json"]));
     assert.equal(held.owner, { path: feature.path, branch: "feature", name: null });
