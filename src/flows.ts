@@ -24,11 +24,12 @@ export function envOf(record: Allocation, config: Config, root: string): ShardEn
 /**
  * Rule 9: the ranges the repository's other worktrees still export, as records, so that a
  * registry that was lost or cut short never hands one of them out again. Read under the
- * lock, and only when a new range is needed: asking again for a range reads none of them.
+ * lock, and only when a new range is needed: asking again for a range reads none of them, and
+ * the worktrees that have a record are not looked into.
  */
-function siblingRecords(wt: Worktree): Allocation[] {
+function siblingRecords(wt: Worktree, known: ReadonlySet<string>): Allocation[] {
   const records: Allocation[] = [];
-  for (const s of siblingWorktrees(wt)) {
+  for (const s of siblingWorktrees(wt, known)) {
     const env = readShardsEnv(s.gitDir, s.root);
     const range = env && rangeFromEnv(env);
     if (!range) continue;
@@ -58,7 +59,7 @@ export async function ensureAllocation(wt: Worktree, config: Config, count?: num
         ...requesterOf(wt, config),
         count,
         previous,
-        siblings: () => siblingRecords(wt),
+        siblings: (known) => siblingRecords(wt, known),
         liveness: livenessTest(),
         busy: ports ? () => (busy ??= ports.listeningPorts()) : undefined,
       });

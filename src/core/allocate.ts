@@ -28,10 +28,10 @@ export interface AllocationRequest {
   /** The range the worktree's own shards.env names, adopted when no record exists and rule 10 allows it. */
   previous?: Range | null;
   /**
-   * Records rebuilt from the shards.env files of the repository's other worktrees (rule 9);
-   * asked only when a new range is needed.
+   * Records rebuilt from the shards.env files of the repository's other worktrees (rule 9),
+   * but those of the git dirs in `known` (they have a record); asked only when a new range is needed.
    */
-  siblings?: () => readonly Allocation[];
+  siblings?: (known: ReadonlySet<string>) => readonly Allocation[];
   /** Asked only when a new range is needed. */
   liveness: (record: Allocation) => Liveness;
   /** Ports something listens on now (probe); blocks holding one are skipped. Asked only when a new range is needed. */
@@ -141,8 +141,9 @@ export function allocate(records: readonly Allocation[], pool: Pool, req: Alloca
   const taken: Range[] = [...kept, ...stale];
   // Ranges the repository's other worktrees still export, lost from the registry: held again
   // (not the leftover file of a worktree whose directory was deleted: that one is removed).
-  for (const s of req.siblings?.() ?? []) {
-    if (records.some((r) => r.gitDir === s.gitDir) || !adoptable(s, pool, taken)) continue;
+  const known = new Set(records.map((r) => r.gitDir));
+  for (const s of req.siblings?.(known) ?? []) {
+    if (known.has(s.gitDir) || !adoptable(s, pool, taken)) continue;
     if (req.liveness(s) !== "live") continue;
     const names = namesOf([...kept, ...stale]);
     kept.push({ ...s, name: s.name && !names.has(s.name) ? s.name : shardName(s.path, names) });

@@ -225,18 +225,20 @@ function readdirOrNull(dir: string): Set<string> | null {
 
 /**
  * The repository's other worktrees as git lists them in its common dir: the main one (unless
- * the repository is bare) and each `worktrees/<id>`, with the top level its `gitdir` names.
+ * the repository is bare) and each `worktrees/<id>`, with the top level its `gitdir` names;
+ * but those whose git dir is in `skip`, which are not looked into.
  */
-export function siblingWorktrees(wt: Worktree): { gitDir: string; root: string }[] {
+export function siblingWorktrees(wt: Worktree, skip: ReadonlySet<string>): { gitDir: string; root: string }[] {
   const found: { gitDir: string; root: string }[] = [];
   if (basename(wt.commonDir) === ".git") found.push({ gitDir: wt.commonDir, root: dirname(wt.commonDir) });
   for (const id of readdirOrNull(join(wt.commonDir, "worktrees")) ?? []) {
     const gitDir = join(wt.commonDir, "worktrees", id);
+    if (skip.has(gitDir)) continue;
     const pointer = readValue(join(gitDir, "gitdir"));
     if (!pointer || !isAbsolute(pointer)) continue;
     found.push({ gitDir, root: realpathOr(dirname(pointer)) });
   }
-  return found.filter((s) => s.gitDir !== wt.gitDir);
+  return found.filter((s) => s.gitDir !== wt.gitDir && !skip.has(s.gitDir));
 }
 
 function realpathOr(path: string): string {
