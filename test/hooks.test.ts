@@ -79,6 +79,26 @@ test("git worktree add after install allocates and git's output shows the range"
   assert.is(rangeOf(sb, join(sb.dir, "feature-x")), "3010-3019");
 });
 
+test("the hook finds the new worktree's shards.env from its .git file: no git process of its own", () => {
+  const sb = sandbox();
+  const r = repo(sb);
+  install(sb, r);
+  const trace = join(sb.dir, "trace");
+  const add = spawnSync("strace", ["-f", "-e", "trace=execve", "-o", trace, "git", "worktree", "add", "../wt"], {
+    cwd: r,
+    env: sb.env,
+    encoding: "utf8",
+  });
+  assert.match(add.stderr, "shards: wt -> ports 3010-3019");
+  const execs = readFileSync(trace, "utf8")
+    .split("\n")
+    .filter((l) => /execve\(/.test(l) && !/ENOENT/.test(l));
+  assert.equal(
+    execs.filter((l) => l.includes('"rev-parse"')),
+    [],
+  );
+});
+
 test("git checkout and git switch between branches start no node", () => {
   const sb = sandbox();
   const r = repo(sb);
@@ -86,7 +106,7 @@ test("git checkout and git switch between branches start no node", () => {
   install(sb, r, node.env);
   gitRun(sb, r, ["worktree", "add", "-b", "feature-x", "../feature-x"]);
   assert.is(node.starts().length, 1, "the new worktree starts the CLI once");
-  assert.match(node.starts()[0]!, `post-checkout ${NULL_ID}`);
+  assert.match(node.starts()[0]!, `post-checkout --sockets-on-stdin ${NULL_ID}`);
   const wt = join(sb.dir, "feature-x");
   for (const [cwd, args] of [
     [r, ["checkout", "-q", "-b", "other"]],

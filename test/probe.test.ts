@@ -91,4 +91,35 @@ test("asking again for the range it has reads no sockets (env, exec and first ac
   assert.equal(sockets, []);
 });
 
+test("in the hook, cat reads the sockets beside node's start: node opens no /proc/net/tcp, and the probe still works", async () => {
+  const base = freeBase();
+  const sb = sandbox({ SHARDS_PROBE: undefined, SHARDS_BASE_PORT: String(base) });
+  const r = repo(sb);
+  assert.is(shards(sb, r, ["install"]).status, 0); // main: base..base+9
+  const server = await listen(base + 13, "::");
+  try {
+    const trace = join(sb.dir, "trace");
+    const add = spawnSync(
+      "strace",
+      ["-f", "-e", "trace=execve,openat", "-o", trace, "git", "worktree", "add", "../wt"],
+      {
+        cwd: r,
+        env: sb.env,
+        encoding: "utf8",
+      },
+    );
+    assert.match(add.stderr, `shards: wt -> ports ${base + 20}-${base + 29}`);
+    const lines = readFileSync(trace, "utf8").split("\n");
+    const pidOf = (pattern: RegExp) => lines.find((l) => pattern.test(l))?.split(/\s+/)[0];
+    const node = pidOf(/execve\(.*"post-checkout"/);
+    const cat = pidOf(/execve\("[^"]*cat", \["cat", "\/proc\/net\/tcp", "\/proc\/net\/tcp6"\]/);
+    assert.ok(node && cat, "the hook ran node and cat");
+    const opens = (pid: string) => lines.filter((l) => l.startsWith(`${pid} `) && l.includes('"/proc/net/tcp'));
+    assert.equal(opens(node!), [], "node read the tables from the pipe");
+    assert.ok(opens(cat!).length >= 1, "cat read them");
+  } finally {
+    server.kill();
+  }
+});
+
 test.run();

@@ -266,8 +266,9 @@ export function listeners(opts: { owners?: boolean | ((port: number) => boolean)
   );
 }
 
-/** The set of ports something listens on (for probe). Cheap: no owner lookup. */
-export function listeningPorts(): Set<number> {
+/** The set of ports something listens on (for probe), from `tables` (/proc/net/tcp{,6} read elsewhere) when given. Cheap: no owner lookup. */
+export function listeningPorts(tables?: string | null): Set<number> {
+  if (tables) return new Set(parseProcNetTcp(tables).map((s) => s.port));
   return new Set(listeners().map((l) => l.port));
 }
 
