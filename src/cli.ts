@@ -1,7 +1,85 @@
-// The `shards` entry: it only chooses which bundle to load. The git hook runs
-// `shards post-checkout` inside every `git worktree add`, so that path gets a bundle of its
-// own with just the allocation (no citty, no other commands): less to compile at each start.
+// The `shards` entry: it chooses which bundle to load, and loads it with V8's code cache.
+// The git hook runs `shards post-checkout` inside every `git worktree add`, so that path gets
+// a bundle of its own (no citty, no other command). Compiling a bundle costs more than the
+// hook's own work (~4 ms): the compiled code is kept in the user's cache directory and used
+// while the bundle and node are the same (the bundle's build id and node's version name
+// the file; V8 checks its own version, flags and the source's length too).
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { createRequire } from "node:module";
+import { isAbsolute, join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { Script } from "node:vm";
 
-const bundle = process.argv[2] === "post-checkout" ? "./post-checkout.cjs" : "./main.cjs";
-createRequire(import.meta.filename)(bundle);
+/** The sha-256 of each bundle, cut to 16 digits, filled in by scripts/build.mjs. */
+declare const BUNDLE_IDS: Record<string, string>;
+
+const name = process.argv[2] === "post-checkout" ? "post-checkout" : "main";
+const file = join(import.meta.dirname, `${name}.cjs`);
+
+function cacheFile(env = process.env): string | null {
+  const xdg = env.XDG_CACHE_HOME;
+  const base = xdg && isAbsolute(xdg) ? xdg : env.HOME && isAbsolute(env.HOME) ? join(env.HOME, ".cache") : null;
+  return base && join(base, "shards", `${name}-${BUNDLE_IDS[name]}-${process.version}-${process.arch}.v8`);
+}
+
+/** The cached code, if it is a file of our own that nobody else may write: it is code that runs. */
+function readCache(path: string): Buffer | undefined {
+  try {
+    const fd = openSync(path, "r");
+    try {
+      const stat = fstatSync(fd);
+      const ours = stat.isFile() && stat.uid === process.getuid?.() && (stat.mode & 0o022) === 0;
+      return ours ? readFileSync(fd) : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written whole and synced before it replaces anything: a torn cache must never be read. Best effort. */
+function writeCache(path: string, script: Script): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
+    const fd = openSync(tmp, "wx", 0o600);
+    try {
+      const data = script.createCachedData();
+      for (let at = 0; at < data.length; ) at += writeSync(fd, data, at);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Never made, or gone.
+    }
+  }
+}
+
+// V8 checks a code cache's checksum only when told to: a damaged file would crash node, the
+// hook's included. With the checksum, it is rejected (and rewritten) instead.
+setFlagsFromString("--verify-snapshot-checksum");
+const cache = cacheFile();
+const cachedData = cache ? readCache(cache) : undefined;
+const wrapped = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, "utf8")}\n})`;
+const script = new Script(wrapped, { filename: file, cachedData });
+// After the command: the cache then holds the functions it ran too, not just the top level.
+if (cache && (cachedData === undefined || script.cachedDataRejected))
+  process.once("exit", () => writeCache(cache, script));
+const module = { exports: {} };
+script.runInThisContext()(module.exports, createRequire(file), module, file, import.meta.dirname);
