@@ -44,25 +44,15 @@ export function requesterOf(wt: Worktree, config: Config) {
   return { gitDir: wt.gitDir, path: wt.root, branch: wt.branch, repo: wt.repo, names: config.names };
 }
 
-/**
- * The worktree's range: the one it has, the one its shards.env names if rule 10 allows, or a
- * new one. `socketTables`: the text of /proc/net/tcp{,6} read elsewhere (the hook reads them
- * while node starts), null to read them here.
- */
-export async function ensureAllocation(
-  wt: Worktree,
-  config: Config,
-  count?: number,
-  socketTables?: () => string | null,
-): Promise<Shard> {
+/** The worktree's range: the one it has, the one its shards.env names if rule 10 allows, or a new one. */
+export async function ensureAllocation(wt: Worktree, config: Config, count?: number): Promise<Shard> {
   const saved = readShardsEnv(wt.gitDir, wt.root);
   const previous = saved && rangeFromEnv(saved);
   // Loaded only with probe on: the hook's path stays small. The sockets are read before the
   // lock when a new range is likely (no shards.env yet, as in the hook), else only if one is
   // needed after all: asking again for a range (env, exec, first access) reads none.
   const ports = config.probe ? await import("./edges/ports.ts") : null;
-  const listening = ports && (() => ports.listeningPorts(socketTables?.()));
-  let busy = listening && !previous ? listening() : undefined;
+  let busy = ports && !previous ? ports.listeningPorts() : undefined;
   const shard = updateRecords(
     (records) => {
       const result = allocate(records, config, {
@@ -71,7 +61,7 @@ export async function ensureAllocation(
         previous,
         siblings: (known) => siblingRecords(wt, known),
         liveness: livenessTest(),
-        busy: listening ? () => (busy ??= listening()) : undefined,
+        busy: ports ? () => (busy ??= ports.listeningPorts()) : undefined,
       });
       if ("exhausted" in result) throw new PoolExhaustedError(result.exhausted);
       for (const r of result.freed)

@@ -33,13 +33,19 @@ test("the compiled code is kept in ~/.cache/shards (XDG_CACHE_HOME when set), pr
   cacheOf(join(xdg, "shards"), "main");
 });
 
-test("the hook's bundle has its cache too", () => {
+test("the hook's bundle has its cache too, checked as well", () => {
   const sb = sandbox();
   const r = repo(sb);
   assert.is(shards(sb, r, ["install"]).status, 0);
   const add = spawnSync("git", ["worktree", "add", "-q", "../wt"], { cwd: r, env: sb.env, encoding: "utf8" });
   assert.match(add.stderr, "shards: wt -> ports");
-  cacheOf(cacheDir(sb.home), "post-checkout");
+  // node gets the checksum flag from the hook's command line: a damaged cache is not run.
+  const file = cacheOf(cacheDir(sb.home), "post-checkout");
+  writeFileSync(file, Buffer.from(readFileSync(file).map((b, i) => (i < 64 ? b : b ^ 0x5a))));
+  const before = statSync(file).ino;
+  const next = spawnSync("git", ["worktree", "add", "-q", "../wt2"], { cwd: r, env: sb.env, encoding: "utf8" });
+  assert.match(next.stderr, "shards: wt2 -> ports 3020-3029");
+  assert.ok(statSync(file).ino !== before, "replaced");
 });
 
 test("a damaged cache, one others may write, or one of another user's is not run but replaced", () => {

@@ -4,7 +4,6 @@
 // warning line and exit 0 (a reader that is gone ends our output quietly, see output.ts).
 // Its output goes into git's own: messages, with the `shards:` prefix.
 
-import { readFileSync } from "node:fs";
 import { parseCount } from "../edges/config.ts";
 import { NULL_IDS } from "../edges/worktree.ts";
 import { errorLine, firstLine, userMessage } from "../errors.ts";
@@ -17,27 +16,14 @@ function reason(error: unknown): string {
   return firstLine(userMessage(error) ?? `${errorLine(error)} (a bug in shards; please report it)`);
 }
 
-/**
- * The hook pipes /proc/net/tcp{,6} in (`--sockets-on-stdin`): cat reads them on the other
- * core while node starts, and the kernel's walk of them costs ~10 ms. Empty (no /proc, or
- * cat failed): null, and the probe reads them itself.
- */
-function pipedTables(): string | null {
-  try {
-    return readFileSync(0, "latin1") || null;
-  } catch {
-    return null;
-  }
-}
-
-async function postCheckout([previous]: string[], socketTables?: () => string | null): Promise<void> {
+async function postCheckout([previous]: string[]): Promise<void> {
   // The hook tests this already; a hook manager wired by hand might not.
   if (previous !== undefined && !NULL_IDS.includes(previous)) return;
   // Under `shards create`: its --count, and create prints the range (or the error) itself.
   const created = process.env[CREATE_COUNT_VAR];
   try {
     const { wt, config } = await worktreeAndConfig(undefined);
-    const shard = await ensureAllocation(wt, config, created ? parseCount(created, config) : undefined, socketTables);
+    const shard = await ensureAllocation(wt, config, created ? parseCount(created, config) : undefined);
     if (created === undefined) announce(rangeLine(shard.record));
   } catch (error) {
     if (created === undefined) logger.warn(`no ports allocated: ${reason(error)}`);
@@ -46,6 +32,4 @@ async function postCheckout([previous]: string[], socketTables?: () => string | 
 
 // Exit as soon as the work is done: a natural exit tears the heap down first (~2-4 ms of
 // every `git worktree add`). Everything was written synchronously.
-const args = process.argv.slice(3);
-const piped = args[0] === "--sockets-on-stdin";
-void postCheckout(piped ? args.slice(1) : args, piped ? pipedTables : undefined).then(() => process.exit(0));
+void postCheckout(process.argv.slice(3)).then(() => process.exit(0));
