@@ -44,15 +44,25 @@ export function requesterOf(wt: Worktree, config: Config) {
   return { gitDir: wt.gitDir, path: wt.root, branch: wt.branch, repo: wt.repo, names: config.names };
 }
 
-/** The worktree's range: the one it has, the one its shards.env names if rule 10 allows, or a new one. */
-export async function ensureAllocation(wt: Worktree, config: Config, count?: number): Promise<Shard> {
+/**
+ * The worktree's range: the one it has, the one its shards.env names if rule 10 allows, or a
+ * new one. `listening`: the ports something listens on, found another way (the hook's ss);
+ * null, or none given, and the probe reads them.
+ */
+export async function ensureAllocation(
+  wt: Worktree,
+  config: Config,
+  count?: number,
+  listening?: () => Set<number> | null,
+): Promise<Shard> {
   const saved = readShardsEnv(wt.gitDir, wt.root);
   const previous = saved && rangeFromEnv(saved);
   // Loaded only with probe on: the hook's path stays small. The sockets are read before the
   // lock when a new range is likely (no shards.env yet, as in the hook), else only if one is
   // needed after all: asking again for a range (env, exec, first access) reads none.
   const ports = config.probe ? await import("./edges/ports.ts") : null;
-  let busy = ports && !previous ? ports.listeningPorts() : undefined;
+  const probe = ports && (() => listening?.() ?? ports.listeningPorts());
+  let busy = probe && !previous ? probe() : undefined;
   const shard = updateRecords(
     (records) => {
       const result = allocate(records, config, {
@@ -61,7 +71,7 @@ export async function ensureAllocation(wt: Worktree, config: Config, count?: num
         previous,
         siblings: (known) => siblingRecords(wt, known),
         liveness: livenessTest(),
-        busy: ports ? () => (busy ??= ports.listeningPorts()) : undefined,
+        busy: probe ? () => (busy ??= probe()) : undefined,
       });
       if ("exhausted" in result) throw new PoolExhaustedError(result.exhausted);
       for (const r of result.freed)

@@ -106,7 +106,7 @@ test("git checkout and git switch between branches start no node", () => {
   install(sb, r, node.env);
   gitRun(sb, r, ["worktree", "add", "-b", "feature-x", "../feature-x"]);
   assert.is(node.starts().length, 1, "the new worktree starts the CLI once");
-  assert.match(node.starts()[0]!, `post-checkout ${NULL_ID}`);
+  assert.match(node.starts()[0]!, `post-checkout --listening-on-stdin ${NULL_ID}`);
   const wt = join(sb.dir, "feature-x");
   for (const [cwd, args] of [
     [r, ["checkout", "-q", "-b", "other"]],

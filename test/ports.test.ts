@@ -17,6 +17,7 @@ import {
   parseLsofCwd,
   parseProcNetTcp,
   parsePs,
+  parseSs,
 } from "../src/edges/ports.ts";
 
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -68,6 +69,42 @@ test("parseProcNetTcp: empty input, header only, CRLF and junk", () => {
   assert.equal(parseProcNetTcp(TCP.split("\n")[0]!), []);
   assert.equal(parseProcNetTcp("\n\n   \nnot: a socket\n"), []);
   assert.equal(parseProcNetTcp(TCP.replace(/\n/g, "\r\n")).length, 3);
+});
+
+test("parseSs: ports of every address form, trusted only after the hook's last line", () => {
+  const ss = [
+    "0      128      0.0.0.0:2024  0.0.0.0:*",
+    "0      511    127.0.0.1:13450 0.0.0.0:*",
+    "0      511         [::]:3000     [::]:*",
+    "0      511        [::1]:3001     [::]:*",
+    "0      4096           *:80          *:*",
+    "0      4096 127.0.0.53%lo:53  0.0.0.0:*",
+    "0      128 [fe80::1]%eth0:22     [::]:*",
+  ].join("\n");
+  assert.equal(
+    [...parseSs(`${ss}\n# ss: done\n`)!].sort((a, b) => a - b),
+    [22, 53, 80, 2024, 3000, 3001, 13450],
+  );
+  assert.equal([...parseSs("# ss: done\n")!], [], "nothing listens");
+  assert.is(parseSs(""), null, "no ss: nothing printed");
+  assert.is(parseSs(`${ss}\n`), null, "ss failed or was cut off");
+  assert.is(parseSs(`State Recv-Q\n${ss}\n# ss: done\n`), null, "a line that does not read as ss's");
+});
+
+test("parseSs reads what this machine's ss prints, and finds what /proc finds", async () => {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  try {
+    const run = spawnSync("ss", ["-Htn", "state", "listening"], { encoding: "utf8" });
+    if (run.error) throw new Error("ss (iproute2) is needed here");
+    const fromSs = parseSs(`${run.stdout}# ss: done\n`);
+    assert.ok(fromSs, run.stdout);
+    assert.ok(fromSs!.has((server.address() as AddressInfo).port));
+    for (const port of listeningPorts()) assert.ok(fromSs!.has(port), `${port} is in ss's answer`);
+  } finally {
+    server.close();
+  }
 });
 
 test("parseLsof: field output with IPv4, IPv6, wildcards and several processes", () => {

@@ -114,4 +114,37 @@ test("the probe reads each socket table in one read: the kernel walks its whole 
   }
 });
 
+test("in the hook, ss asks the kernel for listeners beside node's start: the probe skips a busy block, node reads no /proc/net/tcp", async () => {
+  const base = freeBase();
+  const sb = sandbox({ SHARDS_PROBE: undefined, SHARDS_BASE_PORT: String(base) });
+  const r = repo(sb);
+  assert.is(shards(sb, r, ["install"]).status, 0); // main: base..base+9
+  const server = await listen(base + 13, "::");
+  try {
+    const trace = join(sb.dir, "trace");
+    const add = spawnSync(
+      "strace",
+      ["-f", "-e", "trace=execve,openat", "-o", trace, "git", "worktree", "add", "../wt"],
+      {
+        cwd: r,
+        env: sb.env,
+        encoding: "utf8",
+      },
+    );
+    assert.match(add.stderr, `shards: wt -> ports ${base + 20}-${base + 29}`);
+    const lines = readFileSync(trace, "utf8").split("\n");
+    assert.ok(
+      lines.some((l) => /execve\("[^"]*\/ss", \["[^"]*\/ss", "-Htn", "state", "listening"\]/.test(l)),
+      "ss ran",
+    );
+    assert.equal(
+      lines.filter((l) => l.includes('"/proc/net/tcp')),
+      [],
+      "nobody read the tables",
+    );
+  } finally {
+    server.kill();
+  }
+});
+
 test.run();

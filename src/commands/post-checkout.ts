@@ -4,7 +4,9 @@
 // warning line and exit 0 (a reader that is gone ends our output quietly, see output.ts).
 // Its output goes into git's own: messages, with the `shards:` prefix.
 
+import { readFileSync } from "node:fs";
 import { parseCount } from "../edges/config.ts";
+import { parseSs } from "../edges/ports.ts";
 import { NULL_IDS } from "../edges/worktree.ts";
 import { errorLine, firstLine, userMessage } from "../errors.ts";
 import { ensureAllocation } from "../flows.ts";
@@ -16,14 +18,30 @@ function reason(error: unknown): string {
   return firstLine(userMessage(error) ?? `${errorLine(error)} (a bug in shards; please report it)`);
 }
 
-async function postCheckout([previous]: string[]): Promise<void> {
+/**
+ * With `--listening-on-stdin`, the hook pipes in what `ss -Htn state listening` printed while
+ * node started, then `# ss: done`: ss asks the kernel for listening sockets alone (~0.1 ms),
+ * where /proc/net/tcp{,6} walks every connection slot (~5 ms). Null without that last line
+ * (no ss, or it failed): the probe reads /proc itself.
+ */
+function pipedListening(): Set<number> | null {
+  let text: string;
+  try {
+    text = readFileSync(0, "latin1");
+  } catch {
+    return null;
+  }
+  return parseSs(text);
+}
+
+async function postCheckout([previous]: string[], listening?: () => Set<number> | null): Promise<void> {
   // The hook tests this already; a hook manager wired by hand might not.
   if (previous !== undefined && !NULL_IDS.includes(previous)) return;
   // Under `shards create`: its --count, and create prints the range (or the error) itself.
   const created = process.env[CREATE_COUNT_VAR];
   try {
     const { wt, config } = await worktreeAndConfig(undefined);
-    const shard = await ensureAllocation(wt, config, created ? parseCount(created, config) : undefined);
+    const shard = await ensureAllocation(wt, config, created ? parseCount(created, config) : undefined, listening);
     if (created === undefined) announce(rangeLine(shard.record));
   } catch (error) {
     if (created === undefined) logger.warn(`no ports allocated: ${reason(error)}`);
@@ -32,4 +50,6 @@ async function postCheckout([previous]: string[]): Promise<void> {
 
 // Exit as soon as the work is done: a natural exit tears the heap down first (~2-4 ms of
 // every `git worktree add`). Everything was written synchronously.
-void postCheckout(process.argv.slice(3)).then(() => process.exit(0));
+const args = process.argv.slice(3);
+const piped = args[0] === "--listening-on-stdin";
+void postCheckout(piped ? args.slice(1) : args, piped ? pipedListening : undefined).then(() => process.exit(0));
