@@ -60,9 +60,10 @@ export async function ensureAllocation(
   // Loaded only with probe on: the hook's path stays small. The sockets are read before the
   // lock when a new range is likely (no shards.env yet, as in the hook), else only if one is
   // needed after all: asking again for a range (env, exec, first access) reads none.
-  const ports = config.probe ? await import("./edges/ports.ts") : null;
-  const probe = ports && (() => listening?.() ?? ports.listeningPorts());
-  let busy = probe && !previous ? probe() : undefined;
+  // The hook's answer, when it brought one, spares loading ports.ts at all.
+  const given = config.probe && !previous ? (listening?.() ?? null) : null;
+  const ports = config.probe && !given ? await import("./edges/ports.ts") : null;
+  let busy = given ?? (ports && !previous ? ports.listeningPorts() : undefined);
   const shard = updateRecords(
     (records) => {
       const result = allocate(records, config, {
@@ -71,7 +72,7 @@ export async function ensureAllocation(
         previous,
         siblings: (known) => siblingRecords(wt, known),
         liveness: livenessTest(),
-        busy: probe ? () => (busy ??= probe()) : undefined,
+        busy: config.probe ? () => (busy ??= ports!.listeningPorts()) : undefined,
       });
       if ("exhausted" in result) throw new PoolExhaustedError(result.exhausted);
       for (const r of result.freed)

@@ -17,8 +17,8 @@ import {
   parseLsofCwd,
   parseProcNetTcp,
   parsePs,
-  parseSs,
 } from "../src/edges/ports.ts";
+import { parseSs } from "../src/edges/ss.ts";
 
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:0BB8 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 41231 1 0000000000000000 100 0 0 10 0

@@ -4,9 +4,8 @@
 // warning line and exit 0 (a reader that is gone ends our output quietly, see output.ts).
 // Its output goes into git's own: messages, with the `shards:` prefix.
 
-import { readFileSync } from "node:fs";
 import { parseCount } from "../edges/config.ts";
-import { parseSs } from "../edges/ports.ts";
+import { pipedListening } from "../edges/ss.ts";
 import { NULL_IDS } from "../edges/worktree.ts";
 import { errorLine, firstLine, userMessage } from "../errors.ts";
 import { ensureAllocation } from "../flows.ts";
@@ -16,22 +15,6 @@ import { CREATE_COUNT_VAR, rangeLine, worktreeAndConfig } from "./_shared.ts";
 /** One line, inside git's output, whatever failed. */
 function reason(error: unknown): string {
   return firstLine(userMessage(error) ?? `${errorLine(error)} (a bug in shards; please report it)`);
-}
-
-/**
- * With `--listening-on-stdin`, the hook pipes in what `ss -Htn state listening` printed while
- * node started, then `# ss: done`: ss asks the kernel for listening sockets alone (~0.1 ms),
- * where /proc/net/tcp{,6} walks every connection slot (~5 ms). Null without that last line
- * (no ss, or it failed): the probe reads /proc itself.
- */
-function pipedListening(): Set<number> | null {
-  let text: string;
-  try {
-    text = readFileSync(0, "latin1");
-  } catch {
-    return null;
-  }
-  return parseSs(text);
 }
 
 async function postCheckout([previous]: string[], listening?: () => Set<number> | null): Promise<void> {

@@ -297,26 +297,6 @@ export function listeners(opts: { owners?: boolean | ((port: number) => boolean)
   );
 }
 
-const SS_DONE = "# ss: done";
-
-/**
- * Pure: the ports in what `ss -Htn state listening` printed (`Recv-Q Send-Q Local Peer`, the
- * local address as `127.0.0.1:3000`, `[::]:3000`, `*:3000` or `127.0.0.53%lo:53`), followed by
- * the hook's line that says ss answered. Null when that line is missing or any line does not
- * read so: then nothing here is trusted.
- */
-export function parseSs(text: string): Set<number> | null {
-  const lines = text.split("\n");
-  if (lines.pop() !== "" || lines.pop() !== SS_DONE) return null;
-  const ports = new Set<number>();
-  for (const line of lines) {
-    const port = /^\s*\d+\s+\d+\s+\S*:(\d{1,5})\s+\S+\s*$/.exec(line)?.[1];
-    if (port === undefined) return null;
-    ports.add(Number(port));
-  }
-  return ports;
-}
-
 /** The set of ports something listens on (for probe). Cheap: no owner lookup. */
 export function listeningPorts(): Set<number> {
   return new Set(listeners().map((l) => l.port));
