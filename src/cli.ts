@@ -11,6 +11,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readSync,
   renameSync,
   unlinkSync,
   writeSync,
@@ -37,7 +38,10 @@ function readCache(path: string): Buffer | undefined {
     try {
       const stat = fstatSync(fd);
       const ours = stat.isFile() && stat.uid === process.getuid?.() && (stat.mode & 0o022) === 0;
-      return ours ? readFileSync(fd) : undefined;
+      if (!ours) return undefined;
+      // One read of the size fstat gave (readFileSync(fd) asks again and reads twice).
+      const data = Buffer.allocUnsafeSlow(stat.size);
+      return readSync(fd, data, 0, stat.size, 0) === stat.size ? data : undefined;
     } finally {
       closeSync(fd);
     }
