@@ -3,9 +3,9 @@ import { defineCommand } from "citty";
 import { type Allocation, namedPorts, recordOf } from "../core/records.ts";
 import { loadConfig } from "../edges/config.ts";
 import { listWorktrees } from "../edges/git.ts";
-import { type Intruder, intruders, type Listener, listeners, splitPorts } from "../edges/ports.ts";
+import { type Intruder, intruders, type Listener, listeners, runsInOnce, splitPorts } from "../edges/ports.ts";
 import { readRecords } from "../edges/registry.ts";
-import { findWorktree, recordsNow, type Worktree } from "../edges/worktree.ts";
+import { findWorktree, type RecordNow, recordsNow, type Worktree } from "../edges/worktree.ts";
 import { NotAWorktreeError, ShardsError } from "../errors.ts";
 import { print, printJson } from "../output.ts";
 import { jsonArg } from "./_shared.ts";
@@ -28,23 +28,78 @@ interface Row {
 
 /** What every row needs to know about the machine now. */
 interface Now {
+  /** Sorted by port, as `listeners` returns them. */
   live: Listener[];
   split: number[];
-  isStale: (r: Allocation) => boolean;
-  present: (r: Allocation) => { path: string; branch: string | null };
+  present: (r: Allocation) => RecordNow;
+  worktreeOf: (l: Listener) => string | null;
 }
 
 /** The listeners now, with owners only for ports inside some range: the /proc walk costs, and only those show. */
 function machineNow(records: Allocation[]): Now {
-  const live = listeners({ owners: (port) => records.some((r) => port >= r.start && port <= r.end) });
-  return { live, split: splitPorts(live), ...recordsNow() };
+  const live = listeners({ owners: inSomeRange(records) });
+  return { live, split: splitPorts(live), present: recordsNow(), worktreeOf: runsInOnce() };
 }
 
-function rowOf(r: Allocation, { live, split, isStale, present }: Now): Row {
-  const inRange = (p: number) => p >= r.start && p <= r.end;
-  const listening = [...new Set(live.map((l) => l.port).filter(inRange))];
+/**
+ * Is a port inside some record's range: the ranges merged into disjoint intervals, sorted,
+ * and searched by halves (not every record scanned for every listening socket).
+ */
+function inSomeRange(records: Allocation[]): (port: number) => boolean {
+  // start * 65536 + end sorts by start in one native sort, no comparator called.
+  const keys = new Float64Array(records.length);
+  for (let i = 0; i < records.length; i++) keys[i] = records[i]!.start * 65536 + records[i]!.end;
+  keys.sort();
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (const key of keys) {
+    const start = Math.floor(key / 65536);
+    const end = key % 65536;
+    const last = ends.length - 1;
+    if (last >= 0 && start <= ends[last]!) ends[last] = Math.max(ends[last]!, end);
+    else {
+      starts.push(start);
+      ends.push(end);
+    }
+  }
+  return (port) => {
+    const i = lastAtMost(starts, port);
+    return i >= 0 && port <= ends[i]!;
+  };
+}
+
+/** The index of the last element of sorted `values` that is <= `x`, or -1. */
+function lastAtMost(values: number[], x: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/** The listeners on the ports of `r`, found by halves in the port-sorted list: most ranges have none. */
+function listenersIn(live: Listener[], r: Allocation): Listener[] {
+  let lo = 0;
+  let hi = live.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (live[mid]!.port < r.start) lo = mid + 1;
+    else hi = mid;
+  }
+  let end = lo;
+  while (end < live.length && live[end]!.port <= r.end) end++;
+  return lo === end ? NONE : live.slice(lo, end);
+}
+
+const NONE: Listener[] = [];
+
+function rowOf(r: Allocation, { live, split, present, worktreeOf }: Now): Row {
   const { repo, start, end, count } = r;
-  const { path, branch } = present(r);
+  const { path, branch, stale } = present(r);
+  const here = listenersIn(live, r);
   return {
     path,
     branch,
@@ -54,10 +109,10 @@ function rowOf(r: Allocation, { live, split, isStale, present }: Now): Row {
     end,
     count,
     ports: namedPorts(r, r.names),
-    state: isStale(r) ? "stale" : "ok",
-    listening,
-    intruders: intruders(r, path, live),
-    split: split.filter(inRange),
+    state: stale ? "stale" : "ok",
+    listening: here.length === 0 ? [] : [...new Set(here.map((l) => l.port))],
+    intruders: here.length === 0 ? [] : intruders(r, path, here, worktreeOf),
+    split: here.length === 0 ? [] : split.filter((p) => p >= start && p <= end),
   };
 }
 
@@ -89,6 +144,7 @@ function repoRows(here: Worktree, records: Allocation[], now: Now): Row[] {
 
 /** `3010 web, 3011 (intruder: pid 42 node x.js, from /src/feature), 3012 (split: two processes)`. */
 function listeningCell(row: Row): string {
+  if (row.listening.length === 0) return ""; // most rows: no need to look at names and notes
   const names = Object.entries(row.ports);
   return row.listening
     .map((p) => {
@@ -108,26 +164,56 @@ function repoName(repo: string): string {
   return name.startsWith(".") ? basename(dirname(repo)) : name;
 }
 
-/** With `withRepo` (--all), a first column names each row's repository by its directory. */
+const HEAD = ["REPO", "BRANCH", "PORTS", "PATH", "STATE", "LISTENING"];
+
+/**
+ * With `withRepo` (--all), a first column names each row's repository by its directory.
+ * Built as one string, column by column, with no array or padded copy per cell: `list --all`
+ * prints a line for each of a thousand records.
+ */
 function table(rows: Row[], withRepo: boolean): string {
-  const cells = rows.map((r) => [
-    ...(withRepo ? [repoName(r.repo)] : []),
-    r.branch ?? "(detached)",
-    r.start === null ? "-" : `${r.start}-${r.end}`,
-    r.path,
-    r.state,
-    listeningCell(r),
-  ]);
-  const head = [...(withRepo ? ["REPO"] : []), "BRANCH", "PORTS", "PATH", "STATE", "LISTENING"];
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  return `${[head, ...cells]
-    .map((c) =>
-      c
-        .map((v, i) => v.padEnd(widths[i]))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n")}\n`;
+  const repoNames = new Map<string, string>();
+  const repoOf = (repo: string) => {
+    let name = repoNames.get(repo);
+    if (name === undefined) {
+      name = repoName(repo);
+      repoNames.set(repo, name);
+    }
+    return name;
+  };
+  const lines = [withRepo ? HEAD : HEAD.slice(1)];
+  for (const r of rows) {
+    const cells = withRepo ? [repoOf(r.repo)] : [];
+    cells.push(r.branch ?? "(detached)", r.start === null ? "-" : `${r.start}-${r.end}`, r.path, r.state);
+    cells.push(listeningCell(r));
+    lines.push(cells);
+  }
+  const widths = lines[0]!.map((_, i) => {
+    let width = 0;
+    for (const cells of lines) width = Math.max(width, cells[i]!.length);
+    return width;
+  });
+  let text = "";
+  for (const cells of lines) text += `${line(cells, widths)}\n`;
+  return text;
+}
+
+/** The cells padded to their column's width, two spaces apart, and no space at the end of the line. */
+function line(cells: string[], widths: number[]): string {
+  let last = cells.length - 1;
+  while (last > 0 && cells[last] === "") last--;
+  let text = "";
+  for (let i = 0; i < last; i++) text += cells[i] + spaces(widths[i]! - cells[i]!.length + 2);
+  text += cells[last];
+  // Asked of the cell, not of the line: a regular expression would flatten the line's pieces.
+  return /\s$/.test(cells[last]!) ? text.trimEnd() : text;
+}
+
+const padding: string[] = [];
+
+function spaces(n: number): string {
+  padding[n] ??= " ".repeat(n);
+  return padding[n];
 }
 
 export default defineCommand({

@@ -94,7 +94,9 @@ const HEAD_BUFFER = Buffer.allocUnsafe(1024);
  * twice): `list --all` reads it for every record.
  */
 function readHead(gitDir: string): string | null {
-  const file = join(gitDir, "HEAD");
+  // Not path.join: it walks the whole string to normalise it, a cost per record in `list --all`,
+  // and the git dirs shards records are absolute and already normal (realpath).
+  const file = `${gitDir}/HEAD`;
   let fd: number;
   try {
     fd = openSync(file, "r");
@@ -205,14 +207,23 @@ export function staleTest(exists = listingCache()): (record: Allocation) => bool
   return (record) => liveness(record) !== "live";
 }
 
+/** A record's worktree as it is now (`present`), and whether `shards prune` would free it. */
+export interface RecordNow {
+  path: string;
+  branch: string | null;
+  stale: boolean;
+}
+
 /**
- * For `list --all`: `present` and `staleTest` for many records, their existence checks
- * answered from the same directory listings (a thousand records: a few reads, not 2,000 stats).
+ * For `list --all`: `present` and `staleTest` for many records in one pass, their existence
+ * checks answered from the same directory listings (a thousand records: a few reads, not
+ * 2,000 stats). Only the HEAD of each worktree that is there is read: its current branch.
  */
-export function recordsNow(): { present: typeof present; isStale: (record: Allocation) => boolean } {
+export function recordsNow(): (record: Allocation) => RecordNow {
   const exists = listingCache();
   const existsPath = (path: string) => exists(...splitPath(path));
-  return { present: (record) => present(record, existsPath), isStale: staleTest(exists) };
+  const liveness = livenessTest(exists);
+  return (record) => ({ ...present(record, existsPath), stale: liveness(record) !== "live" });
 }
 
 function readdirOrNull(dir: string): Set<string> | null {
