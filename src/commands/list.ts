@@ -116,10 +116,9 @@ function rowOf(r: Allocation, { live, split, present, worktreeOf }: Now): Row {
   };
 }
 
-/** This repository's worktrees from git, with or without a range, then its stale records. */
-function repoRows(here: Worktree, records: Allocation[], now: Now): Row[] {
+/** This repository's worktrees from git, with or without a range, then its stale records; each record's in `shown`. */
+function repoRows(here: Worktree, records: Allocation[], now: Now, shown: Set<Allocation>): Row[] {
   const rows: Row[] = [];
-  const shown = new Set<Allocation>();
   for (const w of listWorktrees(here.root)) {
     if (w.bare) continue;
     let gitDir: string | null = null;
@@ -138,7 +137,11 @@ function repoRows(here: Worktree, records: Allocation[], now: Now): Row[] {
       rows.push({ path: w.path, branch: w.branch, repo: here.repo, ...none, listening: [], intruders: [], split: [] });
     }
   }
-  for (const r of records) if (r.repo === here.repo && !shown.has(r)) rows.push(rowOf(r, now));
+  for (const r of records) {
+    if (r.repo !== here.repo || shown.has(r)) continue;
+    shown.add(r);
+    rows.push(rowOf(r, now));
+  }
   return rows;
 }
 
@@ -236,11 +239,10 @@ export default defineCommand({
     }
     // A bad config stops every command in that worktree.
     if (here) await loadConfig(here);
-    const rows = here ? repoRows(here, records, machine) : [];
-    if (args.all) {
-      const shown = new Set(rows.map((r) => r.path));
-      for (const r of records) if (!shown.has(r.path)) rows.push(rowOf(r, machine));
-    }
+    // Told apart by record, not by path: a worktree moved since its record was written has a new one.
+    const shown = new Set<Allocation>();
+    const rows = here ? repoRows(here, records, machine, shown) : [];
+    if (args.all) for (const r of records) if (!shown.has(r)) rows.push(rowOf(r, machine));
     if (args.json) printJson(rows);
     else if (rows.length === 0) print("no allocations\n");
     else print(table(rows, Boolean(args.all)));
