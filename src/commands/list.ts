@@ -21,9 +21,9 @@ interface Row {
   count: number | null;
   ports: Record<string, number>;
   state: "ok" | "stale" | "none";
-  listening: number[];
-  intruders: Intruder[];
-  split: number[];
+  listening: readonly number[];
+  intruders: readonly Intruder[];
+  split: readonly number[];
 }
 
 /** What every row needs to know about the machine now. */
@@ -52,7 +52,8 @@ function inSomeRange(records: Allocation[]): (port: number) => boolean {
   keys.sort();
   const starts: number[] = [];
   const ends: number[] = [];
-  for (const key of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
     const start = Math.floor(key / 65536);
     const end = key % 65536;
     const last = ends.length - 1;
@@ -96,10 +97,15 @@ function listenersIn(live: Listener[], r: Allocation): Listener[] {
 
 const NONE: Listener[] = [];
 
+// Shared by the rows that have none (most of a thousand): nothing changes a row once made.
+const NO_PORTS: readonly number[] = [];
+const NO_INTRUDERS: readonly Intruder[] = [];
+
 function rowOf(r: Allocation, { live, split, present, worktreeOf }: Now): Row {
   const { repo, start, end, count } = r;
   const { path, branch, stale } = present(r);
   const here = listenersIn(live, r);
+  const quiet = here.length === 0;
   return {
     path,
     branch,
@@ -108,11 +114,11 @@ function rowOf(r: Allocation, { live, split, present, worktreeOf }: Now): Row {
     start,
     end,
     count,
-    ports: namedPorts(r, r.names),
+    ports: r.names.length === 0 ? {} : namedPorts(r, r.names),
     state: stale ? "stale" : "ok",
-    listening: here.length === 0 ? [] : [...new Set(here.map((l) => l.port))],
-    intruders: here.length === 0 ? [] : intruders(r, path, here, worktreeOf),
-    split: here.length === 0 ? [] : split.filter((p) => p >= start && p <= end),
+    listening: quiet ? NO_PORTS : [...new Set(here.map((l) => l.port))],
+    intruders: quiet ? NO_INTRUDERS : intruders(r, path, here, worktreeOf),
+    split: quiet ? NO_PORTS : split.filter((p) => p >= start && p <= end),
   };
 }
 
@@ -184,32 +190,40 @@ function table(rows: Row[], withRepo: boolean): string {
     }
     return name;
   };
-  const lines = [withRepo ? HEAD : HEAD.slice(1)];
-  for (const r of rows) {
-    const cells = withRepo ? [repoOf(r.repo)] : [];
-    cells.push(r.branch ?? "(detached)", r.start === null ? "-" : `${r.start}-${r.end}`, r.path, r.state);
-    cells.push(listeningCell(r));
-    lines.push(cells);
+  const head = withRepo ? HEAD : HEAD.slice(1);
+  // Column by column, with indexed loops: in code this cold, for-of builds an object a step.
+  const columns: string[][] = head.map((h) => [h]);
+  const cell = withRepo ? 1 : 0;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    if (withRepo) columns[0]!.push(repoOf(r.repo));
+    columns[cell]!.push(r.branch ?? "(detached)");
+    columns[cell + 1]!.push(r.start === null ? "-" : `${r.start}-${r.end}`);
+    columns[cell + 2]!.push(r.path);
+    columns[cell + 3]!.push(r.state);
+    columns[cell + 4]!.push(listeningCell(r));
   }
-  const widths = lines[0]!.map((_, i) => {
-    let width = 0;
-    for (const cells of lines) width = Math.max(width, cells[i]!.length);
-    return width;
-  });
+  const widths = columns.map(widest);
   let text = "";
-  for (const cells of lines) text += `${line(cells, widths)}\n`;
+  for (let i = 0; i <= rows.length; i++) text += `${line(columns, widths, i)}\n`;
   return text;
 }
 
-/** The cells padded to their column's width, two spaces apart, and no space at the end of the line. */
-function line(cells: string[], widths: number[]): string {
-  let last = cells.length - 1;
-  while (last > 0 && cells[last] === "") last--;
+function widest(column: string[]): number {
+  let width = 0;
+  for (let i = 0; i < column.length; i++) width = Math.max(width, column[i]!.length);
+  return width;
+}
+
+/** Line `i`: its cells padded to their column's width, two spaces apart, no space at the end. */
+function line(columns: string[][], widths: number[], i: number): string {
+  let last = columns.length - 1;
+  while (last > 0 && columns[last]![i] === "") last--;
   let text = "";
-  for (let i = 0; i < last; i++) text += cells[i] + spaces(widths[i]! - cells[i]!.length + 2);
-  text += cells[last];
+  for (let c = 0; c < last; c++) text += columns[c]![i] + spaces(widths[c]! - columns[c]![i]!.length + 2);
+  const end = columns[last]![i]!;
   // Asked of the cell, not of the line: a regular expression would flatten the line's pieces.
-  return /\s$/.test(cells[last]!) ? text.trimEnd() : text;
+  return /\s$/.test(end) ? (text + end).trimEnd() : text + end;
 }
 
 const padding: string[] = [];
@@ -242,7 +256,8 @@ export default defineCommand({
     // Told apart by record, not by path: a worktree moved since its record was written has a new one.
     const shown = new Set<Allocation>();
     const rows = here ? repoRows(here, records, machine, shown) : [];
-    if (args.all) for (const r of records) if (!shown.has(r)) rows.push(rowOf(r, machine));
+    if (args.all)
+      for (let i = 0; i < records.length; i++) if (!shown.has(records[i]!)) rows.push(rowOf(records[i]!, machine));
     if (args.json) printJson(rows);
     else if (rows.length === 0) print("no allocations\n");
     else print(table(rows, Boolean(args.all)));

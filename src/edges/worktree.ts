@@ -221,9 +221,18 @@ export interface RecordNow {
  */
 export function recordsNow(): (record: Allocation) => RecordNow {
   const exists = listingCache();
-  const existsPath = (path: string) => exists(...splitPath(path));
+  // No spread or destructuring: in code this cold, each builds an iterator a call.
+  const existsPath = (path: string) => {
+    const cut = splitPath(path);
+    return exists(cut[0], cut[1]);
+  };
   const liveness = livenessTest(exists);
-  return (record) => ({ ...present(record, existsPath), stale: liveness(record) !== "live" });
+  return (record) => {
+    const stale = liveness(record) !== "live";
+    const path = currentPath(record, existsPath);
+    if (path === null) return { path: record.path, branch: record.branch, stale };
+    return { path, branch: branchOf(record.gitDir), stale };
+  };
 }
 
 function readdirOrNull(dir: string): Set<string> | null {
