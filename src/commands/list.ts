@@ -143,7 +143,8 @@ function repoRows(here: Worktree, records: Allocation[], now: Now, shown: Set<Al
       rows.push({ path: w.path, branch: w.branch, repo: here.repo, ...none, listening: [], intruders: [], split: [] });
     }
   }
-  for (const r of records) {
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
     if (r.repo !== here.repo || shown.has(r)) continue;
     shown.add(r);
     rows.push(rowOf(r, now));
