@@ -219,10 +219,8 @@ export function recordsNow(): (record: Allocation) => RecordNow {
   };
   const liveness = livenessTest(exists);
   return (record) => {
-    const stale = liveness(record) !== "live";
-    const path = currentPath(record, existsPath);
-    if (path === null) return { path: record.path, branch: record.branch, stale };
-    return { path, branch: branchOf(record.gitDir), stale };
+    const { path, branch } = present(record, existsPath);
+    return { path, branch, stale: liveness(record) !== "live" };
   };
 }
 
