@@ -101,7 +101,6 @@ function socketOwners(inodes: Set<number>): Map<number, Owner> {
   pids.sort((a, b) => b - a);
   for (const pid of pids) {
     if (owners.size === inodes.size) break;
-    if (pid === process.pid) continue; // the newest, and shards listens on nothing
     let fds: string[];
     try {
       fds = readdirSync(`/proc/${pid}/fd`);
