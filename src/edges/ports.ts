@@ -320,12 +320,28 @@ export interface Intruder {
   from: string;
 }
 
+/**
+ * `runsIn` for many listeners: each working directory is looked up once (a dev server's
+ * processes, and the servers started from one shell, share one), as `list` asks for every range.
+ */
+export function runsInOnce(): (l: Listener) => string | null {
+  const roots = new Map<string | null, string | null>();
+  return (l) => {
+    let root = roots.get(l.cwd);
+    if (root === undefined) {
+      root = runsIn(l);
+      roots.set(l.cwd, root);
+    }
+    return root;
+  };
+}
+
 /** Listeners on `range` whose process runs from another worktree than `root` (started in the wrong shell). */
-export function intruders(range: Range, root: string, live: Listener[]): Intruder[] {
+export function intruders(range: Range, root: string, live: Listener[], worktreeOf = runsIn): Intruder[] {
   const found: Intruder[] = [];
   for (const l of live) {
     if (l.port < range.start || l.port > range.end || l.pid === null) continue;
-    const from = runsIn(l);
+    const from = worktreeOf(l);
     if (from === null || from === root || found.some((i) => i.pid === l.pid && i.port === l.port)) continue;
     found.push({ port: l.port, pid: l.pid, command: l.command, from });
   }
