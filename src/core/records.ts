@@ -191,14 +191,17 @@ export function sanitizeRegistry(doc: unknown): SanitizeResult {
   const gitDirs = new Set<string>();
   // The disjoint ranges sorted by start: a new one can only overlap a neighbour.
   const sorted: Allocation[] = [];
-  for (const raw of d.allocations) {
+  // Indexed loops: in code this cold, for-of and destructuring build an iterator a record.
+  const list: unknown[] = d.allocations;
+  for (let i = 0; i < list.length; i++) {
+    const raw = list[i];
     const checked = toAllocation(raw);
     if (typeof checked === "string") {
       problems.push(checked);
       continue;
     }
-    const { record: rec } = checked;
-    for (const flaw of checked.flaws) flag(rec, raw, flaw);
+    const rec = checked.record;
+    for (let k = 0; k < checked.flaws.length; k++) flag(rec, raw, checked.flaws[k]!);
     if (rec.gitDir && gitDirs.has(rec.gitDir)) flag(rec, raw, "a second record for the same git dir");
     gitDirs.add(rec.gitDir);
     records.push(rec);
@@ -251,6 +254,9 @@ export function salvageRegistry(text: string): unknown {
  */
 export function serializeRegistry(records: readonly Allocation[]): string {
   // A flawed record goes back as it was found (rule 8); a changed one is a new, plain object.
-  const lines = [...records].sort((a, b) => a.start - b.start).map((r) => JSON.stringify(originals.get(r) ?? r));
+  const lines = records
+    .slice()
+    .sort((a, b) => a.start - b.start)
+    .map((r) => JSON.stringify(originals.get(r) ?? r));
   return `{"version":${REGISTRY_VERSION},"allocations":[${lines.length ? `\n${lines.join(",\n")}\n` : ""}]}\n`;
 }

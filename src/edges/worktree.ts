@@ -132,31 +132,31 @@ export function present(record: Allocation, exists: Exists = existsSync): { path
 }
 
 /**
- * `exists(dir, name)` answered from one listing of each directory, read once and shared.
- * Paths are cut with lastIndexOf and slice, not path.dirname/basename: those walk the string
- * a character at a time, and a thousand records in a cold process cost milliseconds that way.
+ * `exists` answered from one listing of each directory, read once and shared. Paths are cut
+ * with lastIndexOf and slice, not path.dirname/basename (those walk the string a character at
+ * a time), and no array is built a call: a thousand records in a cold process cost
+ * milliseconds either way.
  */
-function listingCache(): (dir: string, name: string) => boolean {
+function listingCache(): Exists {
   const listings = new Map<string, Set<string> | null>();
-  return (dir, name) => {
+  return (path) => {
+    const slash = path.lastIndexOf("/");
+    // Not of the form `/dir/name`: ask about the path itself.
+    if (slash <= 0 || slash === path.length - 1) return existsSync(path);
+    const dir = path.slice(0, slash);
     let names = listings.get(dir);
     if (names === undefined) {
       names = readdirOrNull(dir);
       listings.set(dir, names);
     }
     // An unreadable directory says nothing: ask about the path itself.
-    return names ? names.has(name) : existsSync(join(dir, name));
+    return names ? names.has(path.slice(slash + 1)) : existsSync(path);
   };
 }
 
-/** `[dirname, basename]` of an absolute path without a trailing slash; null for any other (path.* handles those). */
-function cut(path: string): [string, string] | null {
+function parentDir(path: string): string {
   const slash = path.lastIndexOf("/");
-  return slash > 0 && slash < path.length - 1 ? [path.slice(0, slash), path.slice(slash + 1)] : null;
-}
-
-function splitPath(path: string): [string, string] {
-  return cut(path) ?? [dirname(path), basename(path)];
+  return slash > 0 ? path.slice(0, slash) : dirname(path);
 }
 
 /**
@@ -166,27 +166,26 @@ function splitPath(path: string): [string, string] {
  * worktree whose directory is gone costs more: a read of its `gitdir` and `locked` files.
  */
 export function livenessTest(exists = listingCache()): (record: Allocation) => Liveness {
-  // Per `<common dir>/worktrees` (or per parent of a main git dir): is the record linked, where is its common dir.
-  const parents = new Map<string, { linked: boolean; common: [string, string] | null }>();
-  const parentOf = (dir: string) => {
-    let known = parents.get(dir);
-    if (known === undefined) {
-      const [up, name] = splitPath(dir);
-      const linked = name === "worktrees";
-      known = { linked, common: linked ? splitPath(up) : null };
-      parents.set(dir, known);
+  // Per parent of a git dir: the common dir when that parent is `<common dir>/worktrees` (a
+  // linked worktree's), else null (the git dir is a repository's own).
+  const commons = new Map<string, string | null>();
+  const commonOf = (gitDir: string) => {
+    const dir = parentDir(gitDir);
+    let common = commons.get(dir);
+    if (common === undefined) {
+      common = dir.endsWith("/worktrees") ? parentDir(dir) : null;
+      commons.set(dir, common);
     }
-    return known;
+    return common;
   };
   return (record) => {
     // A record without a git dir (a damaged one, rule 8) cannot be checked: it keeps its ports.
     if (!record.gitDir) return "live";
-    const [dir, id] = splitPath(record.gitDir);
-    const { linked, common } = parentOf(dir);
-    if (!(linked ? exists(...common!) : exists(dir, id))) return "stale";
-    if (linked && !exists(dir, id)) return "removed";
-    if (record.path && exists(...splitPath(record.path))) return "live";
-    if (currentPath(record, (path) => exists(...splitPath(path))) !== null) return "live";
+    const common = commonOf(record.gitDir);
+    if (!exists(common ?? record.gitDir)) return "stale";
+    if (common !== null && !exists(record.gitDir)) return "removed";
+    if (record.path && exists(record.path)) return "live";
+    if (currentPath(record, exists) !== null) return "live";
     // `git worktree lock`: away on purpose (an unmounted disk), never dropped.
     return existsSync(join(record.gitDir, "locked")) ? "live" : "removed";
   };
@@ -212,14 +211,9 @@ export interface RecordNow {
  */
 export function recordsNow(): (record: Allocation) => RecordNow {
   const exists = listingCache();
-  // No spread or destructuring: in code this cold, each builds an iterator a call.
-  const existsPath = (path: string) => {
-    const cut = splitPath(path);
-    return exists(cut[0], cut[1]);
-  };
   const liveness = livenessTest(exists);
   return (record) => {
-    const { path, branch } = present(record, existsPath);
+    const { path, branch } = present(record, exists);
     return { path, branch, stale: liveness(record) !== "live" };
   };
 }
