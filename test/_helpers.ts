@@ -1,7 +1,7 @@
 // Test sandboxes: every test gets its own HOME, SHARDS_HOME and GIT_CONFIG_GLOBAL, and runs
 // the built CLI (dist/cli.cjs, what users install) as a real process.
 import { type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -75,6 +75,22 @@ function toResult(r: SpawnSyncReturns<string>): RunResult {
 /** Runs `shards <args>` synchronously. */
 export function shards(sb: Sandbox, cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): RunResult {
   return toResult(spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...sb.env, ...env }, encoding: "utf8" }));
+}
+
+/** Runs `shards <args>` under `strace <options>` (written to a file); its result and the trace's lines. */
+export function tracedShards(
+  sb: Sandbox,
+  cwd: string,
+  options: string[],
+  args: string[],
+): RunResult & { trace: string[] } {
+  const file = join(sb.dir, `strace-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+  const run = spawnSync("strace", [...options, "-o", file, process.execPath, CLI, ...args], {
+    cwd,
+    env: sb.env,
+    encoding: "utf8",
+  });
+  return { ...toResult(run), trace: existsSync(file) ? readFileSync(file, "utf8").split("\n") : [] };
 }
 
 /** Runs `shards <args>` as a child process and resolves when it ends (for concurrency tests). */

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { CLI, json, repo, sandbox, shards } from "./_helpers.ts";
+import { json, repo, sandbox, shards, tracedShards } from "./_helpers.ts";
 
 /** A real server on `port` (IPv6 any-address, or IPv4 loopback), resolved once it listens. */
 async function listen(port: number, host: string): Promise<ChildProcess> {
@@ -58,14 +58,9 @@ test("probe starts no process on Linux", () => {
   if (spawnSync("strace", ["-f", "-o", "/dev/null", "true"]).status !== 0) throw new Error("strace is needed here");
   const sb = sandbox({ SHARDS_PROBE: undefined, SHARDS_BASE_PORT: String(freeBase()) });
   const r = repo(sb);
-  const trace = join(sb.dir, "trace");
-  const run = spawnSync("strace", ["-f", "-e", "trace=execve,openat", "-o", trace, process.execPath, CLI, "allocate"], {
-    cwd: r,
-    env: sb.env,
-    encoding: "utf8",
-  });
+  const run = tracedShards(sb, r, ["-f", "-e", "trace=execve,openat"], ["allocate"]);
   assert.is(run.status, 0, run.stderr);
-  const lines = readFileSync(trace, "utf8").split("\n");
+  const lines = run.trace;
   const execs = lines.filter((l) => /execve\(/.test(l) && !/ENOENT/.test(l));
   assert.is(execs.length, 1, execs.join("\n"));
   assert.ok(
@@ -78,30 +73,18 @@ test("asking again for the range it has reads no sockets (env, exec and first ac
   const sb = sandbox({ SHARDS_PROBE: undefined, SHARDS_BASE_PORT: String(freeBase()) });
   const r = repo(sb);
   assert.is(shards(sb, r, ["allocate"]).status, 0);
-  const trace = join(sb.dir, "trace");
-  const run = spawnSync("strace", ["-f", "-e", "trace=openat", "-o", trace, process.execPath, CLI, "env"], {
-    cwd: r,
-    env: sb.env,
-    encoding: "utf8",
-  });
+  const run = tracedShards(sb, r, ["-f", "-e", "trace=openat"], ["env"]);
   assert.is(run.status, 0, run.stderr);
-  const sockets = readFileSync(trace, "utf8")
-    .split("\n")
-    .filter((l) => l.includes("/proc/net/tcp"));
+  const sockets = run.trace.filter((l) => l.includes("/proc/net/tcp"));
   assert.equal(sockets, []);
 });
 
 test("the probe reads each socket table in one read: the kernel walks its whole hash for every read, the one that finds the end too", () => {
   const sb = sandbox({ SHARDS_PROBE: undefined, SHARDS_BASE_PORT: String(freeBase()) });
   const r = repo(sb);
-  const trace = join(sb.dir, "trace");
-  const run = spawnSync("strace", ["-e", "trace=openat,read,close", "-o", trace, process.execPath, CLI, "allocate"], {
-    cwd: r,
-    env: sb.env,
-    encoding: "utf8",
-  });
+  const run = tracedShards(sb, r, ["-e", "trace=openat,read,close"], ["allocate"]);
   assert.is(run.status, 0, run.stderr);
-  const lines = readFileSync(trace, "utf8").split("\n");
+  const lines = run.trace;
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     const at = lines.findIndex((l) => l.includes(`"${table}"`));
     const fd = lines[at]?.match(/= (\d+)$/)?.[1];

@@ -1,12 +1,11 @@
 // Issue 16.3: rule 5's question (is each worktree still known to git, locked, is its
 // repository there) is answered from directory listings, never with a system call per
 // record: counted with strace over a new allocation beside 1,000 live records.
-import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { CLI, repo, sandbox } from "./_helpers.ts";
+import { repo, sandbox, tracedShards } from "./_helpers.ts";
 
 test("a new allocation beside 1,000 records of 10 repositories: a few listings, no call per record", () => {
   const sb = sandbox();
@@ -24,16 +23,9 @@ test("a new allocation beside 1,000 records of 10 repositories: a few listings, 
   mkdirSync(sb.shardsHome, { recursive: true });
   writeFileSync(sb.registry, JSON.stringify({ version: 1, allocations }));
   const target = repo(sb, "target");
-  const log = join(sb.dir, "strace.log");
-  const r = spawnSync("strace", ["-f", "-qq", "-o", log, process.execPath, CLI, "allocate"], {
-    cwd: target,
-    env: sb.env,
-    encoding: "utf8",
-  });
+  const r = tracedShards(sb, target, ["-f", "-qq"], ["allocate"]);
   assert.is(r.status, 0, r.stderr);
-  const calls = readFileSync(log, "utf8")
-    .split("\n")
-    .filter((line) => line.includes(live));
+  const calls = r.trace.filter((line) => line.includes(live));
   assert.ok(
     calls.length <= 50,
     `${calls.length} system calls on the records' paths:\n${calls.slice(0, 20).join("\n")}`,

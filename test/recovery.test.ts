@@ -2,12 +2,11 @@
 // damaged record keeps its ports, a lost registry is rebuilt from the worktrees' shards.env
 // files, a copied repository does not take the original's range, and a moved repository or
 // a locked worktree away on an unmounted disk keeps its range.
-import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { CLI, git, json, repo, type Sandbox, sandbox, shards } from "./_helpers.ts";
+import { git, json, repo, type Sandbox, sandbox, shards, tracedShards } from "./_helpers.ts";
 
 const allocations = (sb: Sandbox) => JSON.parse(readFileSync(sb.registry, "utf8")).allocations;
 const start = (sb: Sandbox, cwd: string, ...args: string[]) =>
@@ -75,16 +74,9 @@ test("12.9: the siblings that have a record are not looked into: a new range rea
     assert.is(shards(sb, join(sb.dir, wt), ["allocate"]).status, 0);
   }
   git(sb, r, "worktree", "add", "-q", "../c");
-  const trace = join(sb.dir, "trace");
-  const run = spawnSync("strace", ["-f", "-e", "trace=openat", "-o", trace, process.execPath, CLI, "allocate"], {
-    cwd: join(sb.dir, "c"),
-    env: sb.env,
-    encoding: "utf8",
-  });
+  const run = tracedShards(sb, join(sb.dir, "c"), ["-f", "-e", "trace=openat"], ["allocate"]);
   assert.is(run.status, 0, run.stderr);
-  const read = readFileSync(trace, "utf8")
-    .split("\n")
-    .filter((l) => /\/worktrees\/(a|b)\//.test(l));
+  const read = run.trace.filter((l) => /\/worktrees\/(a|b)\//.test(l));
   assert.equal(read, []);
 });
 
