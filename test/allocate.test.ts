@@ -16,6 +16,7 @@ import {
 } from "../src/core/allocate.ts";
 import {
   type Allocation,
+  firstIndex,
   flawOf,
   isValidRange,
   overlaps,
@@ -349,6 +350,23 @@ test("property: any sequence of allocate/release/prune keeps ranges disjoint, in
       }
     }),
     { numRuns: 300 },
+  );
+});
+
+test("firstIndex: the first index past a sorted bound, for every bound and list", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 12 }),
+      fc.integer({ min: -1, max: 21 }),
+      (raw, x) => {
+        const sorted = [...raw].sort((a, b) => a - b);
+        const expected = sorted.findIndex((v) => v > x);
+        assert.is(
+          firstIndex(sorted.length, (i) => sorted[i]! > x),
+          expected === -1 ? sorted.length : expected,
+        );
+      },
+    ),
   );
 });
 

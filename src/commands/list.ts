@@ -1,6 +1,6 @@
 import { basename, dirname } from "node:path";
 import { defineCommand } from "citty";
-import { type Allocation, namedPorts, recordOf } from "../core/records.ts";
+import { type Allocation, firstIndex, namedPorts, recordOf } from "../core/records.ts";
 import { loadConfig } from "../edges/config.ts";
 import { listWorktrees } from "../edges/git.ts";
 import { type Intruder, intruders, type Listener, listeners, runsInOnce, splitPorts } from "../edges/ports.ts";
@@ -64,35 +64,18 @@ function inSomeRange(records: Allocation[]): (port: number) => boolean {
     }
   }
   return (port) => {
-    const i = lastAtMost(starts, port);
+    // The last interval that starts at or before the port.
+    const i = firstIndex(starts.length, (k) => starts[k]! > port) - 1;
     return i >= 0 && port <= ends[i]!;
   };
 }
 
-/** The index of the last element of sorted `values` that is <= `x`, or -1. */
-function lastAtMost(values: number[], x: number): number {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (values[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo - 1;
-}
-
 /** The listeners on the ports of `r`, found by halves in the port-sorted list: most ranges have none. */
 function listenersIn(live: Listener[], r: Allocation): Listener[] {
-  let lo = 0;
-  let hi = live.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (live[mid]!.port < r.start) lo = mid + 1;
-    else hi = mid;
-  }
-  let end = lo;
+  const from = firstIndex(live.length, (i) => live[i]!.port >= r.start);
+  let end = from;
   while (end < live.length && live[end]!.port <= r.end) end++;
-  return lo === end ? NONE : live.slice(lo, end);
+  return from === end ? NONE : live.slice(from, end);
 }
 
 const NONE: Listener[] = [];

@@ -207,7 +207,8 @@ export function sanitizeRegistry(doc: unknown): SanitizeResult {
     records.push(rec);
     // The file is written sorted by start, so the common case appends after the last range.
     const last = sorted[sorted.length - 1];
-    const at = !last || last.start <= rec.start ? sorted.length : insertionPoint(sorted, rec.start);
+    const at =
+      !last || last.start <= rec.start ? sorted.length : firstIndex(sorted.length, (i) => sorted[i]!.start > rec.start);
     const before = sorted[at - 1];
     const after = sorted[at];
     const clash = before && overlaps(before, rec) ? before : after && overlaps(after, rec) ? after : undefined;
@@ -218,14 +219,17 @@ export function sanitizeRegistry(doc: unknown): SanitizeResult {
   return { records, problems };
 }
 
-/** Index of the first range in `sorted` that starts after `start`. */
-function insertionPoint(sorted: readonly Range[], start: number): number {
+/**
+ * Binary search: the first index in 0..n at which `past(i)` holds, for a `past` that is false
+ * up to some index and true from there on (n when it never holds).
+ */
+export function firstIndex(n: number, past: (i: number) => boolean): number {
   let lo = 0;
-  let hi = sorted.length;
+  let hi = n;
   while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid].start <= start) lo = mid + 1;
-    else hi = mid;
+    const mid = (lo + hi) >>> 1;
+    if (past(mid)) hi = mid;
+    else lo = mid + 1;
   }
   return lo;
 }
