@@ -48,9 +48,8 @@ _shards_hook() {
 
 # Steps 1-6 for the worktree holding $PWD (none outside one).
 _shards_chpwd() {
-  local _shards_gitdir='' _shards_wt='' _shards_data='' _shards_keys=' '
+  local _shards_gitdir='' _shards_wt='' _shards_data='' _shards_keys=' ' _shards_nocase=''
   local -a _shards_entries
-  local _shards_nocase=''
   # Patterns in [[ ]] and case below are meant case-sensitive.
   if \builtin shopt -q nocasematch; then _shards_nocase=1; \builtin shopt -u nocasematch; fi
   if _shards_find_gitdir "$PWD"; then _shards_read "$_shards_gitdir/shards.env"; fi
@@ -132,9 +131,35 @@ _shards_check() {
 # that are not in the new set get their saved value back; new keys have what they held
 # saved; then the entries are exported, all in one `export` (this runs on every cd).
 _shards_apply() {
-  local key old keys=${_SHARDS_KEYS-} unset='' check=1
+  local key keys=${_SHARDS_KEYS-} check=1
   [[ $keys != "${_shards_exported-}" ]] || check=''
-  local IFS=' ' noglob=''
+  # Lists below are split on spaces (a local IFS costs more than this test).
+  [[ ${IFS-} == *' '* ]] || local IFS=' '
+  # The common cd across a worktree's edge, with no value saved and none to save (nothing
+  # of ours was set before), needs neither loop (they cost ~5 tests a key): out of a
+  # worktree, the keys exported here (checked names) go; into one from outside, nothing is
+  # kept.
+  if [[ -z $_shards_saved && -z $check && $_shards_keys == ' ' ]]; then
+    # shellcheck disable=SC2086
+    if [[ -n $keys ]]; then \builtin unset -v $keys; fi
+  elif [[ -n $_shards_saved || -n $keys || -n ${!SHARD_*}${PORT+set} ]]; then
+    _shards_swap
+  fi
+  key=${_shards_keys# } key=${key% }
+  if [[ -n $key ]]; then
+    \builtin export ${_shards_entries[@]+"${_shards_entries[@]}"} _SHARDS_KEYS="$key"
+  else
+    \builtin unset -v _SHARDS_KEYS
+  fi
+  _shards_exported=$key
+  return 0
+}
+
+# For _shards_apply: gives the old keys that go their saved values back, saves what the new
+# keys held, and notes in _shards_saved whether a saved value is left.
+_shards_swap() {
+  local key old unset=''
+  local noglob=''
   # Split below without globbing (failglob, extglob): only a value that could glob needs
   # set -f, and holds none of our names.
   if [[ $keys == *[\*\?\[\(]* && $- != *f* ]]; then noglob=1; \builtin set -f; fi
@@ -149,18 +174,11 @@ _shards_apply() {
     old=_SHARDS_OLD_$key
     if [[ -n ${!key+set} ]]; then \builtin export "$old=${!key}"; else unset+=" $old"; fi
   done
+  if [[ -n $noglob ]]; then \builtin set +f; fi
   # Split on purpose: checked names only, nothing to glob.
   # shellcheck disable=SC2086
   if [[ -n $unset ]]; then \builtin unset -v $unset; fi
-  if [[ -n $noglob ]]; then \builtin set +f; fi
-  key=${_shards_keys# } key=${key% }
-  if [[ -n $key ]]; then
-    \builtin export ${_shards_entries[@]+"${_shards_entries[@]}"} _SHARDS_KEYS="$key"
-  else
-    \builtin unset -v _SHARDS_KEYS
-  fi
-  _shards_exported=$key
-  return 0
+  _shards_saved=${!_SHARDS_OLD_*}
 }
 
 # Puts _shards_hook first in PROMPT_COMMAND, once: as a string, or as the first element of
@@ -183,6 +201,8 @@ _shards_install() {
 # Names left from an environment (never exported by us) would fool the first reload.
 \builtin unset -v _shards_pwd _shards_oldpwd _shards_applied _shards_applied_wt _shards_exported \
   _shards_checked _shards_checked_wt _shards_checked_keys _shards_checked_entries
+# Values saved by a shell this one was started from, to give back when leaving.
+_shards_saved=${!_SHARDS_OLD_*}
 # Tells `shards doctor` that the integration is loaded in this shell: the shell level says
 # which shell, so a shell started from here without the integration does not inherit it.
 \builtin export SHARDS_SHELL="bash:${SHLVL-}"

@@ -42,7 +42,7 @@ _shards_hook() {
 _shards_chpwd() {
   \builtin emulate -L zsh
   typeset -g _shards_pwd=$PWD
-  local _shards_gitdir='' _shards_wt='' _shards_data='' _shards_keys=' '
+  local _shards_gitdir='' _shards_wt='' _shards_data='' _shards_keys=' ' _shards_nocase=''
   local -a _shards_entries
   if _shards_find_gitdir "$PWD"; then _shards_read "$_shards_gitdir/shards.env"; fi
   # The same file in the same worktree as the one applied last (a cd within a worktree):
@@ -132,8 +132,31 @@ _shards_check() {
 # that are not in the new set get their saved value back; new keys have what they held
 # saved; then the entries are exported, all in one `export` (this runs on every cd).
 _shards_apply() {
-  local key old keys=${_SHARDS_KEYS-} unset='' check=1
+  local key keys=${_SHARDS_KEYS-} check=1
   [[ $keys != "${_shards_exported-}" ]] || check=''
+  # The common cd across a worktree's edge, with no value saved and none to save (nothing
+  # of ours was set before), needs neither loop (they cost ~5 tests a key): out of a
+  # worktree, the keys exported here (checked names) go; into one from outside, nothing is
+  # kept.
+  if [[ -z $_shards_saved && -z $check && $_shards_keys == ' ' ]]; then
+    if [[ -n $keys ]]; then \builtin unset ${(s: :)keys}; fi
+  elif [[ -n $_shards_saved || -n $keys || -n ${(k)parameters[(I)SHARD_*]}${PORT+set} ]]; then
+    _shards_swap
+  fi
+  key=${_shards_keys# } key=${key% }
+  if [[ -n $key ]]; then
+    \builtin export ${_shards_entries[@]+"${_shards_entries[@]}"} _SHARDS_KEYS="$key"
+  else
+    \builtin unset -v _SHARDS_KEYS
+  fi
+  typeset -g _shards_exported=$key
+  return 0
+}
+
+# For _shards_apply: gives the old keys that go their saved values back, saves what the new
+# keys held, and notes in _shards_saved whether a saved value is left.
+_shards_swap() {
+  local key old unset=''
   for key in ${(s: :)keys}; do
     [[ $_shards_keys != *" $key "* && ( -z $check || $key == PORT ||
       ( $key == SHARD_?* && ${key#SHARD_} != *[!ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_]* ) ) ]] || continue
@@ -146,19 +169,14 @@ _shards_apply() {
     if (( ${(P)+key} )); then \builtin export "$old=${(P)key}"; else unset+=" $old"; fi
   done
   if [[ -n $unset ]]; then \builtin unset ${(s: :)unset}; fi
-  key=${_shards_keys# } key=${key% }
-  if [[ -n $key ]]; then
-    \builtin export ${_shards_entries[@]+"${_shards_entries[@]}"} _SHARDS_KEYS="$key"
-  else
-    \builtin unset -v _SHARDS_KEYS
-  fi
-  typeset -g _shards_exported=$key
-  return 0
+  typeset -g _shards_saved=${(k)parameters[(I)_SHARDS_OLD_*]}
 }
 
 # Names left from an environment (never exported by us) would fool the first reload.
 \builtin unset _shards_pwd _shards_applied _shards_applied_wt _shards_exported \
   _shards_checked _shards_checked_wt _shards_checked_keys _shards_checked_entries
+# Values saved by a shell this one was started from, to give back when leaving.
+typeset -g _shards_saved=${(k)parameters[(I)_SHARDS_OLD_*]}
 # Tells `shards doctor` that the integration is loaded in this shell: the shell level says
 # which shell, so a shell started from here without the integration does not inherit it.
 \builtin export SHARDS_SHELL="zsh:${SHLVL-}"

@@ -112,6 +112,9 @@ async function withShell(
   }
 }
 
+/** The integration's own variables in an environment. */
+const bookkeeping = (env: Vars) => Object.keys(env).filter((k) => k.startsWith("_SHARDS_"));
+
 for (const shell of SHELLS) {
   test(`${shell}: the variables follow cd; what was there before comes back`, async () => {
     if (!need("tmux", shell)) return;
@@ -144,11 +147,7 @@ for (const shell of SHELLS) {
       await step(w.main, { ...hand, ...w.vars.main }, "main again");
       await step(w.outside, hand, "outside again: what was there comes back");
       const env = await sh.env();
-      assert.equal(
-        Object.keys(env).filter((k) => k.startsWith("_SHARDS_")),
-        [],
-        "no bookkeeping left outside a worktree",
-      );
+      assert.equal(bookkeeping(env), [], "no bookkeeping left outside a worktree");
 
       // The hook keeps $? (the exit status of the command line before) for the prompt.
       sh.type(`cd ${sh.q(w.linked)}; false`);
@@ -168,6 +167,38 @@ for (const shell of SHELLS) {
         assert.ok(handlers.includes("my_pwd"), handlers);
       }
       assert.ok(readFileSync(pcLog, "utf8").split("\n").length > 5, "the user's own hook ran too");
+    });
+  });
+
+  // The common case, which bash and zsh take without their save-and-restore loops: nothing
+  // of ours set before entering a worktree from outside, nothing saved when leaving it. A
+  // saved value the shell inherits with no key that it belongs to is garbage: the first
+  // entry drops it, the shortcut after it must not leave it behind.
+  test(`${shell}: with nothing set by hand, in and out of worktrees leaves nothing behind`, async () => {
+    if (!need("tmux", shell)) return;
+    const sb = sandbox();
+    const w = world(sb);
+    const before = exportCmd(shell, { _SHARDS_OLD_SHARD_PORT_WEB: "stale" });
+    await withShell(sb, shell, { cwd: w.outside, before }, async (sh) => {
+      const step = async (dir: string, want: Vars, label: string) => {
+        await sh.run(`cd ${sh.q(dir)}`);
+        const env = await sh.env();
+        assert.equal(shardVars(env), want, `${shell}: ${label}`);
+        return env;
+      };
+      await step(w.main, w.vars.main, "into main from outside");
+      await step(w.outside, {}, "out of main");
+      await step(w.deep, w.vars.main, "into main's subdirectory from outside");
+      await step(w.linked, w.vars.linked, "main to linked: PORT and SHARD_PORT_WEB go");
+      let env = await step(w.outside, {}, "out of linked");
+      assert.equal(bookkeeping(env), [], "no bookkeeping left");
+      // A PORT set by hand where it is not ours stays; where it is ours, it comes back after.
+      await step(w.linked, w.vars.linked, "into linked again");
+      await sh.run(exportCmd(shell, { PORT: "4242" }));
+      await step(w.outside, { PORT: "4242" }, "out of linked: the hand-set PORT stays");
+      await step(w.main, w.vars.main, "into main: its PORT");
+      env = await step(w.outside, { PORT: "4242" }, "out of main: the hand-set PORT again");
+      assert.equal(bookkeeping(env), [], "no bookkeeping left at the end");
     });
   });
 

@@ -42,10 +42,9 @@ _shards_chpwd() {
   \builtin emulate -L zsh
   typeset -g _shards_pwd=$PWD
 #endif
-  local _shards_gitdir='' _shards_wt='' _shards_data='' _shards_keys=' '
+  local _shards_gitdir='' _shards_wt='' _shards_data='' _shards_keys=' ' _shards_nocase=''
   local -a _shards_entries
 #if bash
-  local _shards_nocase=''
   # Patterns in [[ ]] and case below are meant case-sensitive.
   if \builtin shopt -q nocasematch; then _shards_nocase=1; \builtin shopt -u nocasematch; fi
 #endif
@@ -263,10 +262,47 @@ _shards_check() {
 # that are not in the new set get their saved value back; new keys have what they held
 # saved; then the entries are exported, all in one `export` (this runs on every cd).
 _shards_apply() {
-  local key old keys=${_SHARDS_KEYS-} unset='' check=1
+  local key keys=${_SHARDS_KEYS-} check=1
   [[ $keys != "${_shards_exported-}" ]] || check=''
 #if bash
-  local IFS=' ' noglob=''
+  # Lists below are split on spaces (a local IFS costs more than this test).
+  [[ ${IFS-} == *' '* ]] || local IFS=' '
+#endif
+  # The common cd across a worktree's edge, with no value saved and none to save (nothing
+  # of ours was set before), needs neither loop (they cost ~5 tests a key): out of a
+  # worktree, the keys exported here (checked names) go; into one from outside, nothing is
+  # kept.
+  if [[ -z $_shards_saved && -z $check && $_shards_keys == ' ' ]]; then
+#if bash
+    # shellcheck disable=SC2086
+    if [[ -n $keys ]]; then \builtin unset -v $keys; fi
+  elif [[ -n $_shards_saved || -n $keys || -n ${!SHARD_*}${PORT+set} ]]; then
+#elif zsh
+    if [[ -n $keys ]]; then \builtin unset ${(s: :)keys}; fi
+  elif [[ -n $_shards_saved || -n $keys || -n ${(k)parameters[(I)SHARD_*]}${PORT+set} ]]; then
+#endif
+    _shards_swap
+  fi
+  key=${_shards_keys# } key=${key% }
+  if [[ -n $key ]]; then
+    \builtin export ${_shards_entries[@]+"${_shards_entries[@]}"} _SHARDS_KEYS="$key"
+  else
+    \builtin unset -v _SHARDS_KEYS
+  fi
+#if bash
+  _shards_exported=$key
+#elif zsh
+  typeset -g _shards_exported=$key
+#endif
+  return 0
+}
+
+# For _shards_apply: gives the old keys that go their saved values back, saves what the new
+# keys held, and notes in _shards_saved whether a saved value is left.
+_shards_swap() {
+  local key old unset=''
+#if bash
+  local noglob=''
   # Split below without globbing (failglob, extglob): only a value that could glob needs
   # set -f, and holds none of our names.
   if [[ $keys == *[\*\?\[\(]* && $- != *f* ]]; then noglob=1; \builtin set -f; fi
@@ -293,27 +329,17 @@ _shards_apply() {
 #if bash
     if [[ -n ${!key+set} ]]; then \builtin export "$old=${!key}"; else unset+=" $old"; fi
   done
+  if [[ -n $noglob ]]; then \builtin set +f; fi
   # Split on purpose: checked names only, nothing to glob.
   # shellcheck disable=SC2086
   if [[ -n $unset ]]; then \builtin unset -v $unset; fi
-  if [[ -n $noglob ]]; then \builtin set +f; fi
+  _shards_saved=${!_SHARDS_OLD_*}
 #elif zsh
     if (( ${(P)+key} )); then \builtin export "$old=${(P)key}"; else unset+=" $old"; fi
   done
   if [[ -n $unset ]]; then \builtin unset ${(s: :)unset}; fi
+  typeset -g _shards_saved=${(k)parameters[(I)_SHARDS_OLD_*]}
 #endif
-  key=${_shards_keys# } key=${key% }
-  if [[ -n $key ]]; then
-    \builtin export ${_shards_entries[@]+"${_shards_entries[@]}"} _SHARDS_KEYS="$key"
-  else
-    \builtin unset -v _SHARDS_KEYS
-  fi
-#if bash
-  _shards_exported=$key
-#elif zsh
-  typeset -g _shards_exported=$key
-#endif
-  return 0
 }
 #endif
 #if bash
@@ -338,6 +364,8 @@ _shards_install() {
 # Names left from an environment (never exported by us) would fool the first reload.
 \builtin unset -v _shards_pwd _shards_oldpwd _shards_applied _shards_applied_wt _shards_exported \
   _shards_checked _shards_checked_wt _shards_checked_keys _shards_checked_entries
+# Values saved by a shell this one was started from, to give back when leaving.
+_shards_saved=${!_SHARDS_OLD_*}
 # Tells `shards doctor` that the integration is loaded in this shell: the shell level says
 # which shell, so a shell started from here without the integration does not inherit it.
 \builtin export SHARDS_SHELL="bash:${SHLVL-}"
@@ -347,6 +375,8 @@ _shards_install
 # Names left from an environment (never exported by us) would fool the first reload.
 \builtin unset _shards_pwd _shards_applied _shards_applied_wt _shards_exported \
   _shards_checked _shards_checked_wt _shards_checked_keys _shards_checked_entries
+# Values saved by a shell this one was started from, to give back when leaving.
+typeset -g _shards_saved=${(k)parameters[(I)_SHARDS_OLD_*]}
 # Tells `shards doctor` that the integration is loaded in this shell: the shell level says
 # which shell, so a shell started from here without the integration does not inherit it.
 \builtin export SHARDS_SHELL="zsh:${SHLVL-}"
