@@ -311,6 +311,13 @@ function shellKinds(snippetOf: (shell: string) => string): ShellKind[] {
   ];
 }
 
+/** What shards.env exports in the bench's worktree (no port names). */
+const SHARD_KEYS = "SHARD_PORT_RANGE_START SHARD_PORT_RANGE_END SHARD_PORT_COUNT SHARD_ROOT SHARD_NAME";
+/** The same keys set by something else (D''): another tool's values, to be kept and given back. */
+const SET_BEFORE = SHARD_KEYS.split(" ")
+  .map((k) => `${k}=1`)
+  .join(" ");
+
 interface Places {
   main: string;
   sub: string;
@@ -323,6 +330,7 @@ interface Places {
  *   t0..t1  100 prompts in the worktree, $PWD unchanged (C)
  *   t1..t2  cd from the worktree's top into a subdirectory and back, a prompt after each (D')
  *   t3..t4  cd from outside into the subdirectory and back out, a prompt after each (D)
+ *   t4..t5  the same with the variables already set when entering (D''): saved, then restored
  */
 function arm(kind: ShellKind, which: "on" | "off", { main, sub, outside }: Places): string[] {
   const now = kind.now;
@@ -336,7 +344,9 @@ function arm(kind: ShellKind, which: "on" | "off", { main, sub, outside }: Place
     `t2=${now}; cd '${outside}'`,
     `t3=${now}; cd '${sub}'`,
     `cd '${outside}'`,
-    `t4=${now}; echo "${which} $(( t1 - t0 )) $(( t2 - t1 )) $(( t4 - t3 ))"`,
+    `t4=${now}; export ${SET_BEFORE}; cd '${sub}'`,
+    `cd '${outside}'`,
+    `t5=${now}; unset ${SHARD_KEYS}; echo "${which} $(( t1 - t0 )) $(( t2 - t1 )) $(( t4 - t3 )) $(( t5 - t4 ))"`,
   ];
 }
 
@@ -385,24 +395,34 @@ function shellFigures(kind: ShellKind, places: Places, main: string): void {
     `cd '${places.outside}'`,
   ];
   const warmup = QUICK ? 1 : 20;
-  const lines = [...kind.setup, `cd '${main}'`, 'eval "$(direnv export bash 2>/dev/null)"', `cd '${places.outside}'`];
+  // direnv loaded in main, so that its export takes the path of a prompt in a loaded
+  // directory; without the variables of its `use shards`, which a user of the shell hook
+  // does not have outside a worktree (D'' measures shards with such values set).
+  const direnvLoaded = ['eval "$(direnv export bash 2>/dev/null)"', `unset ${SHARD_KEYS}`];
+  const lines = [...kind.setup, `cd '${main}'`, ...direnvLoaded, `cd '${places.outside}'`];
   for (let i = 0; i < warmup + SHELL_RUNS; i++)
     lines.push(...arm(kind, "on", places), ...arm(kind, "off", places), ...direnvLines);
   const out = interactive(kind, lines, places.outside)
     .trim()
     .split("\n")
     .map((l) => l.split(" "));
-  const rounds: { prompt: number; inside: number; enterLeave: number; direnv: number }[] = [];
+  const rounds: { prompt: number; inside: number; enterLeave: number; setBefore: number; direnv: number }[] = [];
   for (let i = warmup * 3; i + 2 < out.length; i += 3) {
     const [on, off, direnv] = out.slice(i, i + 3);
     if (on[0] !== "on" || off[0] !== "off" || direnv[0] !== "direnv")
       throw new Error(`unexpected shell output: ${out[i]}`);
     const cost = (k: number) => Number(on[k]) - Number(off[k]);
-    rounds.push({ prompt: cost(1) / 100, inside: cost(2), enterLeave: cost(3), direnv: Number(direnv[1]) });
+    rounds.push({
+      prompt: cost(1) / 100,
+      inside: cost(2),
+      enterLeave: cost(3),
+      setBefore: cost(4),
+      direnv: Number(direnv[1]),
+    });
   }
   if (rounds.length !== SHELL_RUNS) throw new Error(`${kind.label}: ${rounds.length} rounds of ${SHELL_RUNS}`);
   const direnv = rounds.map((r) => r.direnv);
-  const of = (key: "prompt" | "inside" | "enterLeave") => ({ a: rounds.map((r) => r[key]), b: direnv });
+  const of = (key: "prompt" | "inside" | "enterLeave" | "setBefore") => ({ a: rounds.map((r) => r[key]), b: direnv });
   const vsDirenv = { b: "direnv export", unit: "µs" };
   const label = kind.label;
   record({
@@ -421,6 +441,8 @@ function shellFigures(kind: ShellKind, places: Places, main: string): void {
   });
   const within = { a: "cd within", samples: of("inside") };
   record({ figure: `D' (info) ${label} cd top to subdir and back / direnv`, ...within, ...vsDirenv });
+  const setBefore = { a: "cd in+out, set", samples: of("setBefore") };
+  record({ figure: `D'' (info) ${label} the same, its variables set before / direnv`, ...setBefore, ...vsDirenv });
 
   // Zero processes on the prompt and cd paths; the counter itself must see `env true`.
   const once = arm(kind, "on", places).slice(1);
