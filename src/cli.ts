@@ -4,6 +4,11 @@
 // hook's own work (~4 ms): the compiled code is kept in the user's cache directory and used
 // while the bundle and node are the same (the bundle's build id and node's version name
 // the file; V8 checks its own version, flags and the source's length too).
+//
+// V8 does not check the cache's contents unless told to (--verify-snapshot-checksum, which
+// also checks node's whole startup snapshot, ~2 ms a start; or set through node:v8, ~1.8 ms
+// to load), and a cache damaged inside crashes node, the hook's included. So the file holds
+// the cache twice, and only a file whose two halves are the same is run.
 import {
   closeSync,
   fstatSync,
@@ -31,17 +36,22 @@ function cacheFile(env = process.env): string | null {
   return base && join(base, "shards", `${name}-${BUNDLE_IDS[name]}-${process.version}-${process.arch}.v8`);
 }
 
-/** The cached code, if it is a file of our own that nobody else may write: it is code that runs. */
+/**
+ * The cached code, if it is a file of our own that nobody else may write (it is code that
+ * runs), whole and undamaged: its two copies the same.
+ */
 function readCache(path: string): Buffer | undefined {
   try {
     const fd = openSync(path, "r");
     try {
       const stat = fstatSync(fd);
       const ours = stat.isFile() && stat.uid === process.getuid?.() && (stat.mode & 0o022) === 0;
-      if (!ours) return undefined;
+      if (!ours || stat.size === 0 || stat.size % 2 !== 0) return undefined;
       // One read of the size fstat gave (readFileSync(fd) asks again and reads twice).
       const data = Buffer.allocUnsafeSlow(stat.size);
-      return readSync(fd, data, 0, stat.size, 0) === stat.size ? data : undefined;
+      if (readSync(fd, data, 0, stat.size, 0) !== stat.size) return undefined;
+      const first = data.subarray(0, stat.size / 2);
+      return first.equals(data.subarray(stat.size / 2)) ? first : undefined;
     } finally {
       closeSync(fd);
     }
@@ -50,7 +60,7 @@ function readCache(path: string): Buffer | undefined {
   }
 }
 
-/** Written whole and synced before it replaces anything: a torn cache must never be read. Best effort. */
+/** Both copies written and synced before they replace anything. Best effort. */
 function writeCache(path: string, script: Script): void {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
@@ -58,7 +68,8 @@ function writeCache(path: string, script: Script): void {
     const fd = openSync(tmp, "wx", 0o600);
     try {
       const data = script.createCachedData();
-      for (let at = 0; at < data.length; ) at += writeSync(fd, data, at);
+      const twice = Buffer.concat([data, data]);
+      for (let at = 0; at < twice.length; ) at += writeSync(fd, twice, at);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -73,14 +84,6 @@ function writeCache(path: string, script: Script): void {
   }
 }
 
-// V8 checks a code cache's checksum only when told to: a damaged file would crash node, the
-// hook's included; with the checksum it is rejected (and rewritten). The hook passes the
-// flag to node itself: node:v8, which sets it here, costs ~1.8 ms to load.
-const CHECKSUM = "--verify-snapshot-checksum";
-if (!process.execArgv.includes(CHECKSUM)) {
-  const { setFlagsFromString } = require("node:v8") as typeof import("node:v8");
-  setFlagsFromString(CHECKSUM);
-}
 const cache = cacheFile();
 const cachedData = cache ? readCache(cache) : undefined;
 const wrapped = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, "utf8")}\n})`;
