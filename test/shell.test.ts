@@ -202,6 +202,21 @@ for (const shell of SHELLS) {
     });
   });
 
+  if (shell === "zsh")
+    // What the shortcut asks of $parameters (zsh/parameter) is asked of nothing else.
+    test("zsh without $parameters: a hand-set PORT comes back after a worktree that exports one", async () => {
+      if (!need("tmux", shell)) return;
+      const sb = sandbox();
+      const w = world(sb);
+      await withShell(sb, shell, { cwd: w.outside, before: "unset parameters" }, async (sh) => {
+        await sh.run(exportCmd(shell, { PORT: "4242" }));
+        await sh.run(`cd ${sh.q(w.main)}`);
+        assert.equal(shardVars(await sh.env()), w.vars.main, "main's PORT");
+        await sh.run(`cd ${sh.q(w.outside)}`);
+        assert.equal(shardVars(await sh.env()), { PORT: "4242" }, "the hand-set PORT again");
+      });
+    });
+
   test(`${shell}: a tampered shards.env is read as data: nothing runs, PATH stays`, async () => {
     if (!need("tmux", shell)) return;
     const sb = sandbox();

@@ -338,7 +338,7 @@ _shards_swap() {
     if (( ${(P)+key} )); then \builtin export "$old=${(P)key}"; else unset+=" $old"; fi
   done
   if [[ -n $unset ]]; then \builtin unset ${(s: :)unset}; fi
-  typeset -g _shards_saved=${(k)parameters[(I)_SHARDS_OLD_*]}
+  typeset -g _shards_saved=${(k)parameters[(I)_SHARDS_OLD_*]}${${+parameters}:#1}
 #endif
 }
 #endif
@@ -375,8 +375,10 @@ _shards_install
 # Names left from an environment (never exported by us) would fool the first reload.
 \builtin unset _shards_pwd _shards_applied _shards_applied_wt _shards_exported \
   _shards_checked _shards_checked_wt _shards_checked_keys _shards_checked_entries
-# Values saved by a shell this one was started from, to give back when leaving.
-typeset -g _shards_saved=${(k)parameters[(I)_SHARDS_OLD_*]}
+# Values saved by a shell this one was started from, to give back when leaving. Without
+# zsh/parameter's $parameters (a zsh built without it) no name can be asked for by pattern:
+# "0", for "maybe", keeps the save-and-restore loops on every cd.
+typeset -g _shards_saved=${(k)parameters[(I)_SHARDS_OLD_*]}${${+parameters}:#1}
 # Tells `shards doctor` that the integration is loaded in this shell: the shell level says
 # which shell, so a shell started from here without the integration does not inherit it.
 \builtin export SHARDS_SHELL="zsh:${SHLVL-}"
