@@ -171,17 +171,21 @@ async function asyncSamplesOf(
   return samples;
 }
 
-/** Servers listening on `ports` of 127.0.0.1, as agents' dev servers would be. */
+/**
+ * Servers listening on 127.0.0.1, as agents' dev servers would be: one on each of `ports`,
+ * or, where something on this machine has that port already, on the next free one of the
+ * seven above it (the callers' ports sit low in ranges of ten).
+ */
 function listen(ports: number[]): Promise<Server[]> {
-  return Promise.all(
-    ports.map(
-      (port) =>
-        new Promise<Server>((done) => {
-          const s = createServer();
-          s.listen(port, "127.0.0.1", () => done(s));
-        }),
-    ),
-  );
+  const one = (port: number, tries: number): Promise<Server> =>
+    new Promise((done, fail) => {
+      const s = createServer();
+      s.once("error", (error: NodeJS.ErrnoException) =>
+        error.code === "EADDRINUSE" && tries > 0 ? one(port + 1, tries - 1).then(done, fail) : fail(error),
+      );
+      s.listen(port, "127.0.0.1", () => done(s));
+    });
+  return Promise.all(ports.map((port) => one(port, 7)));
 }
 
 function close(servers: Server[]): Promise<unknown> {

@@ -3,6 +3,7 @@
 // Goals are not checked here (a few runs on a busy CI machine prove nothing);
 // bench/RESULTS.md holds the full run.
 import { spawnSync } from "node:child_process";
+import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -40,8 +41,20 @@ function median(values: number[]): number {
 
 const letterOf = (f: Figure) => f.figure.split(" ")[0];
 
-test("bench --json: every figure A-H, with its goal, from paired runs; no process on the prompt path", () => {
+test("bench --json: every figure A-H, with its goal, from paired runs; no process on the prompt path", async () => {
+  // Something of the user's on the first port where G and H start their listeners (when
+  // something here has it already, that is the same case).
+  const squatters = await Promise.all(
+    [13000, 21000].map(
+      (port) =>
+        new Promise<Server>((done) => {
+          const s = createServer();
+          s.on("error", () => done(s)).listen(port, "127.0.0.1", () => done(s));
+        }),
+    ),
+  );
   const r = bench("--json");
+  await Promise.all(squatters.map((s) => new Promise((done) => s.close(done))));
   const out = JSON.parse(r.stdout || "null");
   assert.ok(out, `no JSON from the bench: ${r.stderr}`);
   const figures: Figure[] = out.figures;
