@@ -119,6 +119,11 @@ test("the envFile block: added at the end, replaced in place, removed leaving ev
   assert.is(withEnvBlock(file, other), `A=1\n${other}B=2\n`);
   assert.is(withEnvBlock(file, null), "A=1\nB=2\n");
   assert.is(withEnvBlock("A=1\n", null), "A=1\n");
+  // Lines someone added inside the block are replaced with it, old values included.
+  const edited = `A=1\n${BLOCK_BEGIN}\n# mine\nSHARD_PORT_RANGE_START=3000\nDEBUG=1\nSHARD_PORT_COUNT=10\n${BLOCK_END}\nB=2\n`;
+  assert.is(withEnvBlock(edited, other), `A=1\n${other}B=2\n`);
+  assert.is(withEnvBlock(edited, null), "A=1\nB=2\n");
+  assert.is(withEnvBlock(`${BLOCK_BEGIN}\nX=1\n${BLOCK_END}`, null), "", "an end marker with no newline after it");
   // Someone deleted the end marker: the block ends at the last of its own lines.
   assert.is(withEnvBlock(`${BLOCK_BEGIN}\nSHARD_PORT_COUNT=1\nMINE=1\n`, null), "MINE=1\n");
   // A marker-like text inside a user's line is not a block.

@@ -42,6 +42,10 @@ test("allocation keeps the block in .env: dotenv reads it, every other byte stay
   const again = readFileSync(join(main, ".env"), "utf8");
   assert.match(again, "SHARD_PORT_COUNT=5\n");
   assert.is(withEnvBlock(again, null), `${USER_TEXT}AFTER=1\n`);
+  // A line someone added inside the block goes with it: no old port is left behind.
+  writeFileSync(join(main, ".env"), again.replace("SHARD_PORT_COUNT=5\n", "SHARD_PORT_COUNT=5\n# note\n"));
+  shards(sb, main, ["release"]);
+  assert.is(readFileSync(join(main, ".env"), "utf8"), `${USER_TEXT}AFTER=1\n`, "the edited block is taken out whole");
 });
 
 test("a file shards created is removed on release; a path with spaces reads back exactly", () => {

@@ -111,15 +111,21 @@ export function renderEnvBlock(env: ShardEnv): string {
 function findBlock(text: string): [number, number] | null {
   const from = text.startsWith(`${BLOCK_BEGIN}\n`) ? 0 : text.indexOf(`\n${BLOCK_BEGIN}\n`) + 1;
   if (from === 0 && !text.startsWith(`${BLOCK_BEGIN}\n`)) return null;
-  let at = from + BLOCK_BEGIN.length + 1;
-  // Up to the end marker; when someone deleted it, up to the last of our own lines.
+  const body = from + BLOCK_BEGIN.length + 1;
+  // Up to the end marker, lines added inside included (edits inside are replaced)...
+  let nl = text.indexOf(`\n${BLOCK_END}`, body - 1);
+  while (nl !== -1) {
+    const after = nl + 1 + BLOCK_END.length;
+    if (after === text.length) return [from, after];
+    if (text[after] === "\n") return [from, after + 1];
+    nl = text.indexOf(`\n${BLOCK_END}`, after);
+  }
+  // ...or, when someone deleted it, up to the last of our own lines.
+  let at = body;
   while (at < text.length) {
     const eol = text.indexOf("\n", at);
-    const line = text.slice(at, eol === -1 ? text.length : eol);
-    const next = eol === -1 ? text.length : eol + 1;
-    if (line === BLOCK_END) return [from, next];
-    if (!/^(SHARD_[A-Z0-9_]+|PORT)=/.test(line)) break;
-    at = next;
+    if (!/^(SHARD_[A-Z0-9_]+|PORT)=/.test(text.slice(at, eol === -1 ? text.length : eol))) break;
+    at = eol === -1 ? text.length : eol + 1;
   }
   return [from, at];
 }
