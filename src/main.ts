@@ -110,6 +110,9 @@ async function run(argv: string[]): Promise<void> {
   const command = name === undefined ? undefined : await lookup(name);
   try {
     if (name !== undefined && !command) throw new UsageError(`unknown command ${name}`);
+    // Before the command, shards itself takes only --help (and --version alone, above).
+    const stray = own.slice(0, at === -1 ? own.length : at).find((a) => a !== "--help" && a !== "-h");
+    if (stray) throw new UsageError(`unknown option ${stray}`);
     if (own.includes("--help") || own.includes("-h") || command === help || !command) {
       const about = command === help ? own[at + 1] : undefined;
       const target = about === undefined ? (command === help ? undefined : command) : await lookup(about);

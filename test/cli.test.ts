@@ -19,6 +19,9 @@ function usageError(args: string[], message: string | RegExp, cwd?: string) {
 
 usageError(["list", "--jsn"], /^shards: unknown option --jsn$/);
 usageError(["frobnicate"], /^shards: unknown command frobnicate$/);
+usageError(["--bogus"], /^shards: unknown option --bogus$/);
+usageError(["-z"], /^shards: unknown option -z$/);
+usageError(["--bogus", "list"], /^shards: unknown option --bogus$/, "repo");
 usageError(["which", "3000", "extra"], /^shards: unexpected argument extra$/);
 usageError(["which", "80", "81"], /^shards: unexpected argument 81$/);
 usageError(["prune", "extra"], /^shards: unexpected argument extra$/, "repo");
