@@ -1,11 +1,12 @@
 // Configuration from every source, in order of precedence, and each bad value from each
 // source: one line naming key, value and source, exit 1, nothing written.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { git, json, repo, sandbox, shards } from "./_helpers.ts";
+import { DEFAULTS } from "../src/edges/config.ts";
+import { git, json, ROOT, repo, sandbox, shards } from "./_helpers.ts";
 
 function allocate(files: Record<string, string>, env: NodeJS.ProcessEnv = {}, args: string[] = []) {
   const sb = sandbox();
@@ -22,6 +23,17 @@ function allocate(files: Record<string, string>, env: NodeJS.ProcessEnv = {}, ar
 test("defaults: 10 ports from 3000", () => {
   const { r } = allocate({});
   assert.equal([json(r).start, json(r).end, json(r).count], [3000, 3009, 10]);
+});
+
+test("README's configuration table has every key, with the default the code has", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  for (const [key, value] of Object.entries(DEFAULTS)) {
+    const row = readme.split("\n").find((line) => line.startsWith(`| \`${key}\` |`));
+    assert.ok(row, `a row for ${key}`);
+    const shown = value === null ? "none" : `\`${JSON.stringify(value).replaceAll(",", ", ")}\``;
+    const cell = row!.split(" | ")[1]!;
+    assert.ok(cell === shown || cell === shown.replaceAll("`", "") || cell.startsWith(`${shown} `), `${key}: ${cell}`);
+  }
 });
 
 test("each file format is read", () => {
