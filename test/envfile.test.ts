@@ -1,7 +1,7 @@
 // Issue 14.5 and 14.6: the `envFile` block, read back by the real dotenv parser, kept
 // byte-exact outside its markers, written by the hook, removed on release, never written
 // into a tracked file, excluded from `git status`; and SHARD_NAME.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "dotenv";
 import { test } from "uvu";
@@ -81,6 +81,35 @@ test("a tracked file is never written: one warning says why", () => {
   assert.match(r.stderr, /^shards: warning: not writing the ports to .*\.env: git tracks it/);
   assert.is(r.stderr.split("\n").length, 2);
   assert.is(readFileSync(join(main, ".env"), "utf8"), USER_TEXT);
+});
+
+test("a symbolic link, a directory or a missing directory is never written: one warning says why", () => {
+  const sb = sandbox();
+  const main = withConfig(sb);
+  const shared = join(sb.dir, "shared.env");
+  writeFileSync(shared, USER_TEXT);
+  symlinkSync(shared, join(main, ".env"));
+  const r = shards(sb, main, ["allocate"]);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^shards: warning: not writing the ports to .*\.env: it is a symbolic link/);
+  assert.is(r.stderr.split("\n").length, 2);
+  shards(sb, main, ["release"]);
+  assert.ok(lstatSync(join(main, ".env")).isSymbolicLink(), "the link stays");
+  assert.is(readFileSync(shared, "utf8"), USER_TEXT, "the file it points to stays");
+  for (const [envFile, why] of [
+    ["config", "it is not a regular file"],
+    ["sub/dir/.env", "its directory .*/sub/dir does not exist"],
+    ["shards.config.json/.env", "its directory .*/shards.config.json does not exist"],
+  ]) {
+    const sb2 = sandbox();
+    const other = withConfig(sb2, "repo", { envFile });
+    mkdirSync(join(other, "config"));
+    const a = shards(sb2, other, ["allocate", "--json"]);
+    assert.is(a.status, 0, a.stderr);
+    assert.is(json(a).start, 3000, envFile);
+    assert.match(a.stderr, new RegExp(`^shards: warning: not writing the ports to .*: ${why} \\(set envFile`), envFile);
+    assert.is(shards(sb2, other, ["release"]).status, 0, envFile);
+  }
 });
 
 test("envFile must stay inside the worktree", () => {

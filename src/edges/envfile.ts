@@ -2,8 +2,8 @@
 // the registry's record, read by the shells) and the optional `envFile` block in a file of
 // the worktree (`.env`, read by docker compose, dotenv, Vite...). Parsing and rendering are
 // pure, in core/env.ts; here is where the files are and how they are written.
-import { appendFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { appendFileSync, lstatSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { parseEnvFile, renderEnvBlock, renderEnvFile, type ShardEnv, withEnvBlock } from "../core/env.ts";
 import { logger } from "../output.ts";
 import { makeDirectory, readText, writeFileAtomic } from "./files.ts";
@@ -45,6 +45,8 @@ export function removeShardsEnv(gitDir: string): void {
  */
 export async function writeEnvBlock(wt: Worktree, file: string, env: ShardEnv): Promise<void> {
   const path = join(wt.root, file);
+  const problem = notOwnFile(path);
+  if (problem) return void logger.warn(`not writing the ports to ${path}: ${problem} (set envFile to another file)`);
   const text = readText(path);
   const next = withEnvBlock(text ?? "", renderEnvBlock(env));
   if (next === text) return;
@@ -55,6 +57,30 @@ export async function writeEnvBlock(wt: Worktree, file: string, env: ShardEnv): 
     );
   if (git(["check-ignore", "-q", "--", file], wt.root).status === 1) excludeFile(wt.commonDir, file);
   writeFileAtomic(path, next, { fsync: false });
+}
+
+/**
+ * Why the block cannot go into `path`, or null when it can: it goes only into a regular
+ * file or a new one. Through a symbolic link it would land in another file (often the main
+ * worktree's `.env`, linked into each worktree), and replacing the link would undo the
+ * user's setup.
+ */
+function notOwnFile(path: string): string | null {
+  try {
+    const stat = lstatSync(path);
+    if (stat.isSymbolicLink()) return "it is a symbolic link";
+    return stat.isFile() ? null : "it is not a regular file";
+  } catch {
+    return isDirectory(dirname(path)) ? null : `its directory ${dirname(path)} does not exist`;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** Adds `/<file>` to info/exclude, which every worktree of the repository shares. */
@@ -70,6 +96,7 @@ function excludeFile(commonDir: string, file: string): void {
 /** Takes the block out of `<root>/<file>`; a file left with nothing else (shards made it) goes. */
 export function removeEnvBlock(root: string, file: string): void {
   const path = join(root, file);
+  if (notOwnFile(path)) return; // never written there
   const text = readText(path);
   if (text === null) return;
   const next = withEnvBlock(text, null);
