@@ -161,7 +161,30 @@ bad(
 );
 bad("exportPort as a string", { "~/.shardsrc": 'exportPort="yes"' }, {}, /invalid exportPort "yes" in .*\.shardsrc/);
 bad("an unknown key", { "shards.config.json": '{"portcount":5}' }, {}, /invalid portcount 5 in .*: unknown key/);
-bad("a config file that does not load", { "shards.config.json": "{" }, {}, /invalid config/);
+bad(
+  "a config file that does not parse",
+  { "shards.config.json": "{" },
+  {},
+  /\/shards\.config\.json is not valid JSON: /,
+);
+bad(
+  "one in .config that does not parse",
+  { ".config/shards.config.json": "{x" },
+  {},
+  /\/\.config\/shards\.config\.json is not/,
+);
+bad(
+  "a config file of null",
+  { "shards.config.json": "null" },
+  {},
+  /invalid config null in .*json: must be a JSON object/,
+);
+bad(
+  "a config file of an array",
+  { "shards.config.json": "[1]" },
+  {},
+  /invalid config \[1\] in .*json: must be a JSON obj/,
+);
 bad(
   "a shards key in package.json that is not an object",
   { "package.json": '{"shards":"4000"}' },

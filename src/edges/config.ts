@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { createDefu } from "defu";
 import type { Pool } from "../core/allocate.ts";
 import { RESERVED_NAMES } from "../core/env.ts";
-import { ConfigError, errorLine } from "../errors.ts";
+import { ConfigError, errorLine, ShardsError } from "../errors.ts";
 import { logger } from "../output.ts";
 
 export interface Config extends Pool {
@@ -170,6 +170,7 @@ async function fileLayers(cwd: string, env: NodeJS.ProcessEnv): Promise<Layer[]>
       >["jiti"],
     });
   } catch (error) {
+    if (error instanceof ShardsError) throw error;
     throw new ConfigError("config", "(unreadable)", cwd, errorLine(error));
   }
   const layers: Layer[] = [];
@@ -185,8 +186,18 @@ async function fileLayers(cwd: string, env: NodeJS.ProcessEnv): Promise<Layer[]>
   return layers;
 }
 
+/** A JSON config file's object; a file that does not parse, or holds no object, is named. */
 function importData(file: string): unknown {
-  return file.endsWith(".json") ? JSON.parse(readFileSync(file, "utf8")) : {};
+  if (!file.endsWith(".json")) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new ShardsError(`${file} is not valid JSON: ${errorLine(error)}`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new ConfigError("config", value, file, 'must be a JSON object such as {"portCount": 10}');
+  return value;
 }
 
 const isInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
