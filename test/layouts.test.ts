@@ -50,6 +50,10 @@ test("the .bare layout: proj/ is no worktree; install there covers its worktrees
   const created = shards(sb, feat, ["create", "other"]);
   assert.is(created.status, 0, created.stderr);
   assert.is(created.stdout.split("\n")[0], join(proj, "other"));
+  // From proj/ itself, where `git worktree add` is run in this layout.
+  const fromTop = shards(sb, proj, ["create", "top"]);
+  assert.is(fromTop.status, 0, fromTop.stderr);
+  assert.equal(fromTop.stdout.split("\n").slice(0, 2), [join(proj, "top"), "top -> ports 3020-3029"]);
 });
 
 test("a bare repository: install installs the hook for its worktrees; commands that need a worktree say there is none", () => {
@@ -68,6 +72,9 @@ test("a bare repository: install installs the hook for its worktrees; commands t
   );
   const created = shards(sb, join(sb.dir, "w"), ["create", "x"]);
   assert.is(created.stdout.split("\n")[0], join(sb.dir, "app-x"));
+  const fromBare = shards(sb, bare, ["create", "y", "--json"]);
+  assert.is(fromBare.status, 0, fromBare.stderr);
+  assert.equal([json(fromBare).path, json(fromBare).start], [join(sb.dir, "app-y"), 3020]);
   noWorktree(sb, join(bare, "refs"), bare);
 });
 

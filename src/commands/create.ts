@@ -4,8 +4,9 @@ import { basename, dirname, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { loadConfig, parseCount } from "../edges/config.ts";
 import { git, gitEnv, listWorktrees } from "../edges/git.ts";
-import { findWorktree, isBareGitDir } from "../edges/worktree.ts";
-import { ShardsError } from "../errors.ts";
+import { bareTarget } from "../edges/hooks.ts";
+import { findWorktree, isBareGitDir, type Worktree } from "../edges/worktree.ts";
+import { BareRepositoryError, ShardsError } from "../errors.ts";
 import type { Shard } from "../flows.ts";
 import { print, printJson } from "../output.ts";
 import { allocateCounted, allocationJson, CREATE_COUNT_VAR, countArg, jsonArg, rangeLine } from "./_shared.ts";
@@ -32,6 +33,16 @@ function defaultPath(repo: string, branch: string): string {
   return join(dirname(repo), `${basename(repo, ".git")}-${name}`);
 }
 
+/** The worktree we are in, or, in a bare repository (its dir, `proj/` of the `.bare` layout), the repository itself: worktrees are added from there. */
+function whereToAdd(cwd: string): Worktree {
+  try {
+    return findWorktree(cwd);
+  } catch (error) {
+    if (!(error instanceof BareRepositoryError)) throw error;
+    return bareTarget(error.gitDir);
+  }
+}
+
 export default defineCommand({
   meta: { name: "create", description: "git worktree add + a port range" },
   args: {
@@ -46,7 +57,7 @@ export default defineCommand({
     json: jsonArg,
   },
   async run({ args }) {
-    const here = findWorktree(process.cwd());
+    const here = whereToAdd(process.cwd());
     // Check everything before git writes anything: config, count, branch name, target path.
     const config = await loadConfig(here);
     const count = parseCount(args.count, config);
