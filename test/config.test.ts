@@ -36,6 +36,11 @@ test("README's configuration table has every key, with the default the code has"
   }
 });
 
+test("a JSON schema reference is no unknown key", () => {
+  const { r } = allocate({ "shards.config.json": '{"$schema":"./schema.json","portCount":5}' });
+  assert.is(json(r).count, 5, r.stderr);
+});
+
 test("each file format is read", () => {
   const cases: Record<string, string> = {
     "shards.config.json": '{"basePort": 4000}',
@@ -161,6 +166,12 @@ bad(
 );
 bad("exportPort as a string", { "~/.shardsrc": 'exportPort="yes"' }, {}, /invalid exportPort "yes" in .*\.shardsrc/);
 bad("an unknown key", { "shards.config.json": '{"portcount":5}' }, {}, /invalid portcount 5 in .*: unknown key/);
+bad(
+  "c12's per-environment section",
+  { "shards.config.json": '{"$production":{"basePort":9000}}' },
+  { NODE_ENV: "production" },
+  /invalid \$production \{"basePort":9000\} in .*shards\.config\.json: unknown key: shards reads no per-environment/,
+);
 bad(
   "a config file that does not parse",
   { "shards.config.json": "{" },

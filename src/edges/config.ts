@@ -287,7 +287,9 @@ export async function loadConfig(
   // Lowest precedence first, so that each later layer overwrites.
   for (const { source, values } of [...layers].reverse()) {
     for (const [key, value] of Object.entries(values)) {
-      if (key.startsWith("$")) continue;
+      if (key === "$schema") continue; // an editor's JSON schema
+      if (key.startsWith("$"))
+        throw new ConfigError(key, value, source, "unknown key: shards reads no per-environment sections");
       if (!KEYS.includes(key as Key))
         throw new ConfigError(key, value, source, `unknown key; known keys: ${KEYS.join(", ")}`);
       config[key as Key] = value;
