@@ -171,8 +171,15 @@ test("stale allocations", () => {
 });
 
 /** `shards doctor --json` on a terminal, as a person runs it (script(1) gives it a pty). */
-function doctorOnTerminal(sb: Sandbox, cwd: string, env: NodeJS.ProcessEnv): { ok: boolean; checks: Check[] } {
-  const r = spawnSync("script", ["-qec", `'${process.execPath}' '${CLI}' doctor --json`, "/dev/null"], {
+function doctorOnTerminal(
+  sb: Sandbox,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  shell?: string,
+): { ok: boolean; checks: Check[] } {
+  const doctor = `'${process.execPath}' '${CLI}' doctor --json`;
+  const command = shell ? `${shell} "${doctor}; :"` : doctor;
+  const r = spawnSync("script", ["-qec", command, "/dev/null"], {
     cwd,
     env: { ...sb.env, ...env },
     encoding: "utf8",
@@ -193,6 +200,9 @@ test("no shell integration in an interactive shell; the fix names the user's she
     assert.match(bad[0].fix!, fix!);
   }
   assert.is(doctorOnTerminal(sb, r, { SHELL: "/bin/bash", SHARDS_SHELL: "bash" }).ok, true);
+  // A zsh started from a bash that has the hook: the fix is zsh's (`; :` keeps zsh doctor's parent).
+  const nested = doctorOnTerminal(sb, r, { SHELL: "/bin/bash", SHARDS_SHELL: "bash:1", SHLVL: "1" }, "zsh -fc");
+  assert.match(nested.checks.find((c) => c.name === "shell")!.fix!, 'eval "$(shards hook zsh)"` to ~/.zshrc');
   // Scripts, CI and agents have no prompt: not a problem there.
   assert.equal(failing(sb, r, { SHELL: "/bin/bash" }), []);
   assert.equal(failing(sb, r, { SHARDS_SHELL: "direnv" }), []);

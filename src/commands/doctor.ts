@@ -6,6 +6,7 @@ import { isatty } from "node:tty";
 import { defineCommand } from "citty";
 import { type Allocation, flawOf, formatRange } from "../core/records.ts";
 import { ignoredConfigFiles, loadConfig } from "../edges/config.ts";
+import { readText } from "../edges/files.ts";
 import {
   bareTarget,
   coverage,
@@ -178,6 +179,15 @@ async function checkPorts(): Promise<Check[]> {
 const SHELLS = ["bash", "zsh", "fish", "direnv"];
 
 /**
+ * The shell doctor runs in: its parent where the system tells (Linux), so that a zsh started
+ * from a bash is told about zsh; else the login shell.
+ */
+function userShell(env: NodeJS.ProcessEnv): string {
+  const parent = readText(`/proc/${process.ppid}/comm`)?.trim() ?? "";
+  return SHELLS.includes(parent) && parent !== "direnv" ? parent : basename(env.SHELL ?? "");
+}
+
+/**
  * The snippets export SHARDS_SHELL=<shell>:<SHLVL> when loaded (direnv: `direnv`); a shell
  * started from there has another SHLVL, so it does not count unless it loaded them too.
  * The fix names the user's own shell.
@@ -192,7 +202,7 @@ function checkShell(env: NodeJS.ProcessEnv): Check {
       ...pass("shell", "not a terminal: shell integration not checked (scripts use `shards exec`)"),
       skipped: "not a terminal: scripts use `shards exec`",
     };
-  const shell = basename(env.SHELL ?? "");
+  const shell = userShell(env);
   const setup =
     shell === "fish"
       ? "add `shards hook fish | source` to ~/.config/fish/config.fish"
