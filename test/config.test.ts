@@ -71,6 +71,22 @@ test("precedence: config file > .shardsrc > package.json > ~/.shardsrc > default
   assert.is(json(flag).count, 4);
 });
 
+test("the project's package.json is above ~/.shardsrc, which counts where nothing above sets a key", () => {
+  const { r } = allocate({ "package.json": '{"shards":{"names":["web"]}}', "~/.shardsrc": "names[]=api\nportCount=5" });
+  assert.equal([json(r).ports, json(r).count], [{ web: 3000 }, 5], r.stderr);
+});
+
+test("a bad value in one .shardsrc names that file alone", () => {
+  for (const [bad, other] of [
+    [".shardsrc", "~/.shardsrc"],
+    ["~/.shardsrc", ".shardsrc"],
+  ]) {
+    const { sb, main, r } = allocate({ [bad]: "portCount=0", [other]: "basePort=4000" });
+    const file = bad === ".shardsrc" ? join(main, ".shardsrc") : join(sb.home, ".shardsrc");
+    assert.is(r.stderr, `shards: invalid portCount 0 in ${file}: must be an integer from 1 to 1000\n`);
+  }
+});
+
 test("a user's exclude list replaces the default one", () => {
   const { r } = allocate({ "shards.config.json": '{"basePort": 3300, "exclude": [3300]}' });
   assert.is(json(r).start, 3310);

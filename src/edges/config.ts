@@ -11,6 +11,7 @@ import type { Pool } from "../core/allocate.ts";
 import { RESERVED_NAMES } from "../core/env.ts";
 import { ConfigError, errorLine, ShardsError } from "../errors.ts";
 import { logger } from "../output.ts";
+import { readText } from "./files.ts";
 
 export interface Config extends Pool {
   names: string[];
@@ -174,16 +175,41 @@ async function fileLayers(cwd: string, env: NodeJS.ProcessEnv): Promise<Layer[]>
     throw new ConfigError("config", "(unreadable)", cwd, errorLine(error));
   }
   const layers: Layer[] = [];
+  let userLayer: Layer | null = null;
   for (const layer of loaded.layers ?? []) {
     const values = layer.config as Record<string, unknown> | undefined;
     if (!values || typeof values !== "object") continue;
     let source = layer.configFile ?? "config";
     if (source === DATA_FILE) source = loaded.configFile ?? source;
     else if (source === "package.json") source = join(cwd, "package.json");
-    else if (source === ".shardsrc") source = `${join(cwd, ".shardsrc")} or ${userRcFile(env)}`;
+    else if (source === ".shardsrc") {
+      const [project, user] = splitRc(values, join(cwd, ".shardsrc"), userRcFile(env));
+      layers.push(project);
+      userLayer = user;
+      continue;
+    }
     layers.push({ source, values });
   }
+  // The user's own file is the lowest: a project's package.json comes before it.
+  if (userLayer) layers.push(userLayer);
   return layers;
+}
+
+/**
+ * c12 reads the project's `.shardsrc` and `~/.shardsrc` as one layer (the project's keys
+ * win): each key goes back to the file that sets it, so that an error names that file and
+ * the project's package.json stays above the user's file.
+ */
+function splitRc(values: Record<string, unknown>, projectFile: string, userFile: string): [Layer, Layer] {
+  const own = new Set<string>();
+  for (const line of (readText(projectFile) ?? "").split(/\r\n|\n|\r/)) {
+    const key = /^\s*([^\s=]+)\s*=/.exec(line)?.[1];
+    if (key) own.add(key.split(/[.[]/)[0]!); // rc9's `a.b=` and `a[]=` set a
+  }
+  const project: Layer = { source: projectFile, values: {} };
+  const user: Layer = { source: userFile, values: {} };
+  for (const [key, value] of Object.entries(values)) (own.has(key) ? project : user).values[key] = value;
+  return [project, user];
 }
 
 /** A JSON config file's object; a file that does not parse, or holds no object, is named. */
