@@ -310,6 +310,11 @@ test("exec: variables in, exit code out", () => {
   assert.is(shards(sb, main, ["exec", "--", "true", "--help"]).status, 0, "flags after -- are the command's");
   const missing = shards(sb, main, ["exec", "--", "no-such-command-xyz"]);
   assert.equal([missing.status, missing.stderr], [127, "shards: cannot run no-such-command-xyz: command not found\n"]);
+  // A command killed outright: shards dies of the same signal, with nothing to say.
+  for (const signal of ["KILL", "SEGV"]) {
+    const killed = shards(sb, main, ["exec", "--", "sh", "-c", `kill -${signal} $$`]);
+    assert.equal([killed.signal, killed.stderr], [`SIG${signal}`, ""], signal);
+  }
 });
 
 test("exec: a signal to shards reaches the command, and shards dies of it too", async () => {

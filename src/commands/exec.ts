@@ -35,9 +35,11 @@ function inForegroundGroup(): boolean {
  * and handles others: adding and dropping a listener puts back the default action.
  */
 function dieOf(signal: NodeJS.Signals): void {
-  const noop = () => {};
-  process.on(signal, noop);
-  process.removeAllListeners(signal);
+  // SIGKILL (the OOM killer, stop's escalation) takes no listener: node refuses one.
+  if (signal !== "SIGKILL") {
+    process.on(signal, () => {});
+    process.removeAllListeners(signal);
+  }
   process.kill(process.pid, signal);
   // Still here (a signal that does not end a process by default): the shell's convention.
   process.exitCode = 128 + constants.signals[signal];
