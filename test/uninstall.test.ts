@@ -11,6 +11,8 @@ test("uninstall --all: every repository's hook removed or put back, every shards
   const sb = sandbox();
   const a = repo(sb, "a");
   const b = repo(sb, "b");
+  writeFileSync(join(b, "shards.config.json"), '{"envFile": ".env"}');
+  writeFileSync(join(b, ".env"), "MINE=1\n");
   const previous = "#!/bin/sh\necho theirs\n";
   writeFileSync(join(b, ".git/hooks/post-checkout"), previous, { mode: 0o750 });
   for (const r of [a, b]) assert.is(shards(sb, r, ["install"]).status, 0);
@@ -31,7 +33,8 @@ test("uninstall --all: every repository's hook removed or put back, every shards
     r.stdout,
     `removed the shards post-checkout hook from ${join(b, ".git/hooks")} and put back the one that was there\n`,
   );
-  assert.match(r.stdout, "removed 3 shards.env files\n");
+  assert.match(r.stdout, "removed 3 shards.env files\nremoved the ports' block from 1 envFile\n");
+  assert.is(readFileSync(join(b, ".env"), "utf8"), "MINE=1\n", "the envFile holds what it held before");
   assert.match(
     r.stdout,
     `the registry is in ${sb.shardsHome}: delete it (rm -r ${sb.shardsHome}), then npm uninstall -g git-shards\n`,

@@ -1,11 +1,12 @@
 import { existsSync, rmSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { defineCommand } from "citty";
-import { shardsEnvPath } from "../edges/envfile.ts";
+import { loadConfig } from "../edges/config.ts";
+import { removeEnvBlock, shardsEnvPath } from "../edges/envfile.ts";
 import { type HookTarget, hookTarget, PREVIOUS_SUFFIX, uninstallHook } from "../edges/hooks.ts";
 import { readRecords, registryPath } from "../edges/registry.ts";
 import { findWorktree, type Worktree } from "../edges/worktree.ts";
-import { NotAWorktreeError } from "../errors.ts";
+import { errorLine, NotAWorktreeError } from "../errors.ts";
 import { logger, print } from "../output.ts";
 
 /** Takes our hook out of one target; the line that says what was done, or null when none was there. */
@@ -55,8 +56,22 @@ function knownRepositories(): Worktree[] {
   return [...byRepo.values()];
 }
 
+/** The `envFile` block of the worktree at `path`, taken out as release does; whether there was one. */
+async function removeBlock(path: string): Promise<boolean> {
+  if (!existsSync(path)) return false;
+  try {
+    const wt = findWorktree(path);
+    const { envFile } = await loadConfig(wt);
+    return envFile !== null && removeEnvBlock(wt.root, envFile);
+  } catch (error) {
+    // Its config cannot be read: say so, and go on with the others.
+    logger.warn(`${path}: ${errorLine(error)}; take the shards block out of its envFile by hand`);
+    return false;
+  }
+}
+
 /** Everything on this machine: `npm uninstall -g git-shards` leaves the hooks and state behind. */
-function uninstallAll(): void {
+async function uninstallAll(): Promise<void> {
   const done = new Set<string>();
   for (const wt of knownRepositories()) {
     const target = hookTarget(wt);
@@ -67,13 +82,17 @@ function uninstallAll(): void {
     if (line) print(`${line}\n`);
   }
   let removed = 0;
+  let blocks = 0;
   for (const r of readRecords()) {
     const file = shardsEnvPath(r.gitDir);
-    if (!existsSync(file)) continue;
-    rmSync(file, { force: true });
-    removed++;
+    if (existsSync(file)) {
+      rmSync(file, { force: true });
+      removed++;
+    }
+    if (await removeBlock(r.path)) blocks++;
   }
   print(`removed ${removed} shards.env file${removed === 1 ? "" : "s"}\n`);
+  if (blocks > 0) print(`removed the ports' block from ${blocks} envFile${blocks === 1 ? "" : "s"}\n`);
   const state = dirname(registryPath());
   print(`the registry is in ${state}: delete it (rm -r ${state}), then npm uninstall -g git-shards\n`);
 }
@@ -86,8 +105,8 @@ export default defineCommand({
       description: "Every repository on this machine, and every shards.env: before npm uninstall -g",
     },
   },
-  run({ args }) {
-    if (args.all) return uninstallAll();
+  async run({ args }) {
+    if (args.all) return await uninstallAll();
     const line = uninstallAt(hookTarget(findWorktree(process.cwd())));
     print(`${line ?? "no shards hook installed"}\n`);
   },

@@ -93,14 +93,15 @@ function excludeFile(commonDir: string, file: string): void {
   appendFileSync(exclude, `${text === "" || text.endsWith("\n") ? "" : "\n"}${line}\n`);
 }
 
-/** Takes the block out of `<root>/<file>`; a file left with nothing else (shards made it) goes. */
-export function removeEnvBlock(root: string, file: string): void {
+/** Takes the block out of `<root>/<file>`; a file left with nothing else (shards made it) goes. Whether there was one. */
+export function removeEnvBlock(root: string, file: string): boolean {
   const path = join(root, file);
-  if (notOwnFile(path)) return; // never written there
+  if (notOwnFile(path)) return false; // never written there
   const text = readText(path);
-  if (text === null) return;
+  if (text === null) return false;
   const next = withEnvBlock(text, null);
-  if (next === text) return;
+  if (next === text) return false;
   if (next === "") rmSync(path, { force: true });
   else writeFileAtomic(path, next, { fsync: false });
+  return true;
 }
