@@ -184,7 +184,7 @@ const SHELLS = ["bash", "zsh", "fish", "direnv"];
  */
 function userShell(env: NodeJS.ProcessEnv): string {
   const parent = readText(`/proc/${process.ppid}/comm`)?.trim() ?? "";
-  return SHELLS.includes(parent) && parent !== "direnv" ? parent : basename(env.SHELL ?? "");
+  return ["bash", "zsh", "fish"].includes(parent) ? parent : basename(env.SHELL ?? "");
 }
 
 /**

@@ -2,11 +2,11 @@
 // the registry's record, read by the shells) and the optional `envFile` block in a file of
 // the worktree (`.env`, read by docker compose, dotenv, Vite...). Parsing and rendering are
 // pure, in core/env.ts; here is where the files are and how they are written.
-import { appendFileSync, lstatSync, rmSync, statSync } from "node:fs";
+import { appendFileSync, lstatSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseEnvFile, renderEnvBlock, renderEnvFile, type ShardEnv, withEnvBlock } from "../core/env.ts";
 import { logger } from "../output.ts";
-import { makeDirectory, readText, writeFileAtomic } from "./files.ts";
+import { isDirectory, makeDirectory, readText, writeFileAtomic } from "./files.ts";
 import type { Worktree } from "./worktree.ts";
 
 export function shardsEnvPath(gitDir: string): string {
@@ -72,14 +72,6 @@ function notOwnFile(path: string): string | null {
     return stat.isFile() ? null : "it is not a regular file";
   } catch {
     return isDirectory(dirname(path)) ? null : `its directory ${dirname(path)} does not exist`;
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
   }
 }
 

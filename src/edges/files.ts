@@ -39,6 +39,15 @@ export function readRegularFile(file: string): string {
   }
 }
 
+/** Whether `path` is a directory (symbolic links followed); null when there is nothing there. */
+export function isDirectory(path: string): boolean | null {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return null;
+  }
+}
+
 /** A file's text, or null when it cannot be read (most often: it is not there). */
 export function readText(file: string): string | null {
   try {

@@ -1,12 +1,12 @@
 // Where a worktree's git dir, top level and branch are. Read from `.git` files directly:
 // this runs in the hook on every new worktree, and a file read is cheaper than `git`
 // (running git lives in git.ts, which the hook's path does not load).
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { Liveness } from "../core/allocate.ts";
 import type { Allocation } from "../core/records.ts";
 import { BareRepositoryError, NotAWorktreeError, ShardsError } from "../errors.ts";
-import { readText } from "./files.ts";
+import { isDirectory, readText } from "./files.ts";
 
 /** The previous HEAD git passes to post-checkout for a new worktree (SHA-1 and SHA-256). */
 export const NULL_IDS = ["0".repeat(40), "0".repeat(64)];
@@ -27,14 +27,6 @@ export interface Worktree {
 function readValue(file: string): string | null {
   const text = readText(file);
   return text === null ? null : text.replace(/\r?\n$/, "");
-}
-
-function isDirectory(path: string): boolean | null {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return null;
-  }
 }
 
 /** The git dir a `.git` entry in `dir` leads to, or null when there is none. */
