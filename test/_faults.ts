@@ -60,9 +60,12 @@ export function straced(sb: Sandbox, cwd: string, args: string[], inject: string
  */
 export async function tracee(traced: Traced): Promise<number> {
   const pid = traced.strace.pid!;
+  // Node running our CLI, not a child that still has strace's own command line (which names
+  // the CLI too): strace may fork one that never becomes shards, and that pid goes away.
   const isShards = (child: string) => {
     try {
-      return readFileSync(`/proc/${child}/cmdline`, "utf8").split("\0").includes(CLI);
+      const [program, script] = readFileSync(`/proc/${child}/cmdline`, "utf8").split("\0");
+      return program === process.execPath && script === CLI;
     } catch {
       return false;
     }
